@@ -1,0 +1,75 @@
+/**
+ * The only place SDK clients are constructed. Every client:
+ * - takes its endpoint from the SDK's standard configuration (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>, the
+ *   shared config file), so the same code runs against AWS, moto or LocalStack; nothing here hard-codes a URL;
+ * - uses the SDK's adaptive retry mode (client-side rate limiting that backs off on throttling errors);
+ * - accepts extra middleware, which tests use to count calls by operation and to inject crashes.
+ */
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { EC2Client } from '@aws-sdk/client-ec2';
+import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import { SSMClient } from '@aws-sdk/client-ssm';
+
+/** A middleware as the SDK's middlewareStack.add takes it, applied to every client built by makeClients. */
+export interface ClientMiddleware {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  middleware: (next: any, context: any) => any;
+  name: string;
+}
+
+export interface ClientOptions {
+  region?: string;
+  maxAttempts?: number;
+  middleware?: ClientMiddleware[];
+}
+
+export interface AwsClients {
+  ec2: EC2Client;
+  elbv2: ElasticLoadBalancingV2Client;
+  dynamodb: DynamoDBClient;
+  ssm: SSMClient;
+  s3: S3Client;
+  eventbridge: EventBridgeClient;
+  sqs: SQSClient;
+}
+
+function config(opts: ClientOptions) {
+  return {
+    region: opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
+    retryMode: 'adaptive' as const,
+    maxAttempts: opts.maxAttempts ?? 8,
+  };
+}
+
+function withMiddleware<C extends { middlewareStack: { add: (...a: never[]) => void } }>(
+  client: C,
+  mws: ClientMiddleware[] | undefined,
+): C {
+  for (const mw of mws ?? []) {
+    // 'initialize' runs once per operation call (before retries), which is what call counting and crash
+    // injection want: one AWS API call = one count.
+    (client.middlewareStack.add as (m: unknown, o: unknown) => void)(mw.middleware, {
+      step: 'initialize',
+      name: mw.name,
+    });
+  }
+  return client;
+}
+
+export function makeClients(opts: ClientOptions = {}): AwsClients {
+  const c = config(opts);
+  // S3 against moto/LocalStack needs path-style addressing (no bucket subdomains on 127.0.0.1); it is harmless on AWS.
+  const s3PathStyle = Boolean(process.env.AWS_ENDPOINT_URL || process.env.AWS_ENDPOINT_URL_S3);
+  return {
+    ec2: withMiddleware(new EC2Client(c), opts.middleware),
+    elbv2: withMiddleware(new ElasticLoadBalancingV2Client(c), opts.middleware),
+    dynamodb: withMiddleware(new DynamoDBClient(c), opts.middleware),
+    ssm: withMiddleware(new SSMClient(c), opts.middleware),
+    s3: withMiddleware(new S3Client({ ...c, forcePathStyle: s3PathStyle }), opts.middleware),
+    eventbridge: withMiddleware(new EventBridgeClient(c), opts.middleware),
+    sqs: withMiddleware(new SQSClient(c), opts.middleware),
+  };
+}
