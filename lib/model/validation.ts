@@ -1,0 +1,707 @@
+/**
+ * Validation of Services, Pods and Endpoints with the API server's rules, field paths and messages
+ * (k8s.io/kubernetes pkg/apis/core/validation ValidateService / ValidateServiceUpdate / ValidateEndpoints / pod
+ * container ports, apimachinery ValidateObjectMeta), so `svcctl apply` rejects exactly what kubectl would be refused.
+ *
+ * Run on *defaulted* objects (lib/model/defaults.ts), as the API server does. On top of ValidateService, checks the
+ * API server performs while allocating (and that only depend on ClusterConfig) are made here too, with the
+ * allocator's wording, so bad input is refused before anything is stored or allocated:
+ * nodePort/healthCheckNodePort inside --service-node-port-range, a requested clusterIP inside the service CIDR, and
+ * IP families this IPv4 single-stack cluster cannot serve.
+ *
+ * Differences that cannot be avoided: Go prints struct and slice values with %#v (e.g. `[]string{"10.0.0.1"}`),
+ * field-errors.ts renders them as JSON (`["10.0.0.1"]`); and Go iterates maps in random order while we sort keys.
+ */
+import type { V1Endpoints, V1ObjectMeta, V1Pod, V1Service, V1ServicePort } from '@kubernetes/client-node';
+import { duplicate, forbidden, invalid, notSupported, required, tooLong, type FieldError } from './field-errors.js';
+import type { ClusterConfig } from './types.js';
+import { parseLoadBalancerAnnotations } from './annotations.js';
+import {
+  isDns1035Label,
+  isDns1123Label,
+  isDns1123Subdomain,
+  isIanaSvcName,
+  isQualifiedName,
+  isValidLabelValue,
+  isValidPortNum,
+} from './names.js';
+import { cidrContains, isCidr, isIP, isIPv4, isIPv6, parseCidr, parseIPv4 } from './ip.js';
+import { MAX_CLIENT_IP_AFFINITY_SECONDS, externallyAccessible, isHeadless, needsHealthCheck } from './defaults.js';
+
+/** apimachinery TotalAnnotationSizeLimitB: 256 KiB over all keys and values. */
+export const TOTAL_ANNOTATION_SIZE_LIMIT = 256 * 1024;
+export const SOURCE_RANGES_ANNOTATION = 'service.beta.kubernetes.io/load-balancer-source-ranges';
+
+// "Unsupported value" lists are sorted, as sets.List() sorts them in Go.
+const SERVICE_TYPES = ['ClusterIP', 'ExternalName', 'LoadBalancer', 'NodePort'];
+const SESSION_AFFINITIES = ['ClientIP', 'None'];
+const PROTOCOLS = ['SCTP', 'TCP', 'UDP'];
+const TRAFFIC_POLICIES = ['Cluster', 'Local'];
+const IP_FAMILIES = ['IPv4', 'IPv6'];
+const IP_FAMILY_POLICIES = ['PreferDualStack', 'RequireDualStack', 'SingleStack'];
+const TRAFFIC_DISTRIBUTIONS = ['PreferClose', 'PreferSameNode', 'PreferSameZone'];
+
+const keyPath = (base: string, key: string): string => `${base}[${key}]`;
+const sortedEntries = (m: Record<string, string> | undefined): [string, string][] =>
+  Object.entries(m ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
+
+// ---------------------------------------------------------------------------------------------------------------
+// Metadata
+
+/** unversioned ValidateLabels: both key and value errors are reported at the map's path (not the key's). */
+export function validateLabels(labels: Record<string, string> | undefined, path: string): FieldError[] {
+  const errs: FieldError[] = [];
+  for (const [k, v] of sortedEntries(labels)) {
+    for (const m of isQualifiedName(k)) errs.push(invalid(path, k, m));
+    if (typeof v !== 'string') {
+      errs.push(invalid(path, v, 'must be a string'));
+      continue;
+    }
+    for (const m of isValidLabelValue(v)) errs.push(invalid(path, v, m));
+  }
+  return errs;
+}
+
+/** apimachinery ValidateAnnotations: keys are qualified names compared case-insensitively; 256 KiB in total. */
+export function validateAnnotations(annotations: Record<string, string> | undefined, path: string): FieldError[] {
+  const errs: FieldError[] = [];
+  let total = 0;
+  for (const [k, v] of sortedEntries(annotations)) {
+    for (const m of isQualifiedName(k.toLowerCase())) errs.push(invalid(path, k, m));
+    total += bytes(k) + (typeof v === 'string' ? bytes(v) : 0);
+  }
+  if (total > TOTAL_ANNOTATION_SIZE_LIMIT) errs.push(tooLong(path, TOTAL_ANNOTATION_SIZE_LIMIT));
+  return errs;
+}
+
+/** ValidateObjectMeta for a namespaced object on create, with the kind's name rule. */
+export function validateObjectMeta(
+  meta: V1ObjectMeta | undefined,
+  nameRule: (name: string) => string[],
+  path = 'metadata',
+): FieldError[] {
+  const errs: FieldError[] = [];
+  const name = meta?.name ?? '';
+  if (name === '') errs.push(required(`${path}.name`, 'name or generateName is required'));
+  else for (const m of nameRule(name)) errs.push(invalid(`${path}.name`, name, m));
+  const ns = meta?.namespace ?? '';
+  if (ns === '') errs.push(required(`${path}.namespace`));
+  else for (const m of isDns1123Label(ns)) errs.push(invalid(`${path}.namespace`, ns, m));
+  errs.push(...validateLabels(meta?.labels, `${path}.labels`));
+  errs.push(...validateAnnotations(meta?.annotations, `${path}.annotations`));
+  return errs;
+}
+
+/** ValidateObjectMetaUpdate (the parts a manifest can touch): name and namespace are immutable. */
+export function validateObjectMetaUpdate(
+  meta: V1ObjectMeta | undefined,
+  oldMeta: V1ObjectMeta | undefined,
+  path = 'metadata',
+): FieldError[] {
+  const errs: FieldError[] = [];
+  if ((meta?.name ?? '') !== (oldMeta?.name ?? '')) {
+    errs.push(invalid(`${path}.name`, meta?.name ?? '', 'field is immutable'));
+  }
+  if ((meta?.namespace ?? '') !== (oldMeta?.namespace ?? '')) {
+    errs.push(invalid(`${path}.namespace`, meta?.namespace ?? '', 'field is immutable'));
+  }
+  return errs;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// IP helpers with apimachinery's wording
+
+function validateIP(path: string, value: string): FieldError[] {
+  return isIP(value) ? [] : [invalid(path, value, 'must be a valid IP address, (e.g. 10.9.8.7 or 2001:db8::ffff)')];
+}
+
+function validateCidr(path: string, value: string): FieldError[] {
+  return isCidr(value) ? [] : [invalid(path, value, 'must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)')];
+}
+
+/**
+ * ValidateNonSpecialIP: Endpoints and externalIPs may not be unspecified, loopback or link-local: those are
+ * node-centric (the EC2 instance metadata service lives at 169.254.169.254) and would redirect traffic on every node.
+ */
+export function validateNonSpecialIP(path: string, value: string): FieldError[] {
+  const errs: FieldError[] = [];
+  if (isIPv4(value)) {
+    const n = parseIPv4(value) as number;
+    if (n === 0) errs.push(invalid(path, value, `may not be unspecified (${value})`));
+    if (cidrContains('127.0.0.0/8', n))
+      errs.push(invalid(path, value, 'may not be in the loopback range (127.0.0.0/8, ::1/128)'));
+    if (cidrContains('169.254.0.0/16', n)) {
+      errs.push(invalid(path, value, 'may not be in the link-local range (169.254.0.0/16, fe80::/10)'));
+    }
+    if (cidrContains('224.0.0.0/24', n)) {
+      errs.push(invalid(path, value, 'may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)'));
+    }
+  } else if (isIPv6(value)) {
+    const v = value.toLowerCase();
+    const expanded = expandIPv6(v);
+    if (/^0+$/.test(expanded)) errs.push(invalid(path, value, `may not be unspecified (${value})`));
+    if (/^0{31}1$/.test(expanded))
+      errs.push(invalid(path, value, 'may not be in the loopback range (127.0.0.0/8, ::1/128)'));
+    if (/^fe[89ab]/.test(expanded)) {
+      errs.push(invalid(path, value, 'may not be in the link-local range (169.254.0.0/16, fe80::/10)'));
+    }
+    if (/^ff[0-9a-f]2/.test(expanded)) {
+      errs.push(invalid(path, value, 'may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)'));
+    }
+  } else {
+    errs.push(invalid(path, value, 'must be a valid IP address'));
+  }
+  return errs;
+}
+
+/** 32 hex digits of a syntactically valid IPv6 address (an IPv4 tail is converted). */
+function expandIPv6(s: string): string {
+  let text = s;
+  const lastColon = text.lastIndexOf(':');
+  const tail = text.slice(lastColon + 1);
+  if (tail.includes('.')) {
+    const n = parseIPv4(tail) ?? 0;
+    text = `${text.slice(0, lastColon + 1)}${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
+  }
+  const [head = '', rest] = text.split('::');
+  const h = head ? head.split(':') : [];
+  const t = rest !== undefined && rest !== '' ? rest.split(':') : [];
+  const zeros = rest !== undefined ? new Array(8 - h.length - t.length).fill('0') : [];
+  return [...h, ...zeros, ...t].map((g) => g.padStart(4, '0')).join('');
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Service
+
+export interface ValidateServiceOptions {
+  /**
+   * True once the allocator has run (stored objects): then a LoadBalancer Service with externalTrafficPolicy Local
+   * must carry its healthCheckNodePort, as the API server demands after its own allocation. Default false: a
+   * manifest may leave it out and have one allocated.
+   */
+  allocated?: boolean;
+}
+
+function validateServicePort(sp: V1ServicePort, requireName: boolean, names: Set<string>, path: string): FieldError[] {
+  const errs: FieldError[] = [];
+  const name = sp.name ?? '';
+  if (requireName && name === '') {
+    errs.push(required(`${path}.name`));
+  } else if (name !== '') {
+    for (const m of isDns1123Label(name)) errs.push(invalid(`${path}.name`, name, m));
+    if (names.has(name)) errs.push(duplicate(`${path}.name`, name));
+    else names.add(name);
+  }
+  for (const m of isValidPortNum(sp.port ?? 0)) errs.push(invalid(`${path}.port`, sp.port ?? 0, m));
+  if (!sp.protocol) errs.push(required(`${path}.protocol`));
+  else if (!PROTOCOLS.includes(sp.protocol)) errs.push(notSupported(`${path}.protocol`, sp.protocol, PROTOCOLS));
+  errs.push(...validatePortNumOrName(sp.targetPort, `${path}.targetPort`));
+  if (sp.appProtocol != null) {
+    for (const m of isQualifiedName(sp.appProtocol)) errs.push(invalid(`${path}.appProtocol`, sp.appProtocol, m));
+  }
+  // In the v1 API a targetPort different from port on a headless Service is tolerated (and ignored), so no check.
+  return errs;
+}
+
+/** ValidatePortNumOrName: an int must be a port number, a string an IANA_SVC_NAME. */
+export function validatePortNumOrName(port: number | string | undefined, path: string): FieldError[] {
+  if (typeof port === 'string') return isIanaSvcName(port).map((m) => invalid(path, port, m));
+  const n = port ?? 0;
+  return isValidPortNum(n).map((m) => invalid(path, n, m));
+}
+
+/** The allocator's error for a requested port outside --service-node-port-range. */
+function nodePortRangeError(path: string, port: number, cfg: ClusterConfig): FieldError[] {
+  const { min, max } = cfg.nodePortRange;
+  if (port >= min && port <= max) return [];
+  return [invalid(path, port, `provided port is not in the valid range. The range of valid ports is ${min}-${max}`)];
+}
+
+/** ValidateServiceClusterIPsRelatedFields (skipped for ExternalName, whose fields are checked as forbidden). */
+function validateClusterIPsRelatedFields(svc: V1Service): FieldError[] {
+  const spec = svc.spec ?? {};
+  if (spec.type === 'ExternalName') return [];
+  const errs: FieldError[] = [];
+  const clusterIPs = spec.clusterIPs ?? [];
+  const families = spec.ipFamilies ?? [];
+  if (spec.clusterIP) {
+    if (clusterIPs.length === 0) errs.push(required('spec.clusterIPs'));
+    else if (clusterIPs[0] !== spec.clusterIP) {
+      errs.push(invalid('spec.clusterIPs', clusterIPs, 'first value must match `clusterIP`'));
+    }
+  } else if (clusterIPs.length !== 0) {
+    errs.push(invalid('spec.clusterIPs', clusterIPs, 'must be empty when `clusterIP` is not specified'));
+  }
+  const seen = new Set<string>();
+  families.forEach((f, i) => {
+    if (!IP_FAMILIES.includes(f)) errs.push(notSupported(`spec.ipFamilies[${i}]`, f, IP_FAMILIES));
+    if (seen.has(f)) errs.push(duplicate(`spec.ipFamilies[${i}]`, f));
+    seen.add(f);
+  });
+  if (spec.ipFamilyPolicy != null && !IP_FAMILY_POLICIES.includes(spec.ipFamilyPolicy)) {
+    errs.push(notSupported('spec.ipFamilyPolicy', spec.ipFamilyPolicy, IP_FAMILY_POLICIES));
+  }
+  let hasInvalidIPs = false;
+  clusterIPs.forEach((ip, i) => {
+    if (i === 0 && ip === 'None') {
+      if (clusterIPs.length > 1) {
+        hasInvalidIPs = true;
+        errs.push(invalid('spec.clusterIPs', clusterIPs, "'None' must be the first and only value"));
+      }
+      return;
+    }
+    const e = validateIP(`spec.clusterIPs[${i}]`, ip);
+    if (e.length > 0) hasInvalidIPs = true;
+    errs.push(...e);
+  });
+  if (clusterIPs.length > 2) errs.push(invalid('spec.clusterIPs', clusterIPs, 'may only hold up to 2 values'));
+  // Further checks on bad IPs would only produce confusing follow-up errors.
+  if (hasInvalidIPs) return errs;
+  if (clusterIPs.length > 1) {
+    const v4 = clusterIPs.filter(isIPv4).length;
+    if (clusterIPs.length !== 2 || v4 !== 1) {
+      errs.push(invalid('spec.clusterIPs', clusterIPs, 'may specify no more than one IP for each IP family'));
+    }
+  }
+  if (!isHeadless(svc) && clusterIPs.length > 0 && families.length > 0) {
+    clusterIPs.forEach((ip, i) => {
+      if (i > families.length - 1) return;
+      if (families[i] === 'IPv4' && isIPv6(ip)) {
+        errs.push(invalid(`spec.clusterIPs[${i}]`, ip, `expected an IPv4 value as indicated by \`ipFamilies[${i}]\``));
+      }
+      if (families[i] === 'IPv6' && !isIPv6(ip)) {
+        errs.push(invalid(`spec.clusterIPs[${i}]`, ip, `expected an IPv6 value as indicated by \`ipFamilies[${i}]\``));
+      }
+    });
+  }
+  return errs;
+}
+
+/**
+ * What the allocator refuses on this IPv4 single-stack cluster, worded as it words it: IPv6 families, dual-stack
+ * policies that cannot be met, and requested clusterIPs outside the service CIDR (or its reserved network and
+ * broadcast addresses). Headless Services without a selector are exempt from the family checks, as in Kubernetes.
+ */
+function validateAgainstCluster(svc: V1Service, cfg: ClusterConfig): FieldError[] {
+  const spec = svc.spec ?? {};
+  if (spec.type === 'ExternalName') return [];
+  const errs: FieldError[] = [];
+  const families = spec.ipFamilies ?? [];
+  const clusterIPs = spec.clusterIPs ?? [];
+  if (spec.ipFamilyPolicy === 'SingleStack') {
+    if (clusterIPs.length === 2) {
+      errs.push(
+        invalid(
+          'spec.ipFamilyPolicy',
+          spec.ipFamilyPolicy,
+          "must be 'RequireDualStack' or 'PreferDualStack' when multiple cluster IPs are specified",
+        ),
+      );
+    }
+    if (families.length === 2) {
+      errs.push(
+        invalid(
+          'spec.ipFamilyPolicy',
+          spec.ipFamilyPolicy,
+          "must be 'RequireDualStack' or 'PreferDualStack' when multiple IP families are specified",
+        ),
+      );
+    }
+  }
+  const headlessSelectorless = spec.clusterIP === 'None' && Object.keys(spec.selector ?? {}).length === 0;
+  if (headlessSelectorless) return errs;
+  if (spec.ipFamilyPolicy === 'RequireDualStack') {
+    errs.push(
+      invalid('spec.ipFamilyPolicy', spec.ipFamilyPolicy, 'this cluster is not configured for dual-stack services'),
+    );
+  }
+  families.forEach((f, i) => {
+    if (f === 'IPv6') errs.push(invalid(`spec.ipFamilies[${i}]`, f, 'not configured on this cluster'));
+  });
+  const range = parseCidr(cfg.serviceCidr);
+  clusterIPs.forEach((ip) => {
+    if (ip === 'None' || !isIPv4(ip) || !range) return;
+    const n = parseIPv4(ip) as number;
+    // The allocator hands out neither the network address nor (for prefixes shorter than /31) the broadcast address.
+    const first = range.prefix >= 31 ? range.base : range.base + 1;
+    const last = range.prefix >= 31 ? range.base + range.size - 1 : range.base + range.size - 2;
+    if (n < first || n > last) {
+      errs.push(
+        invalid(
+          'spec.clusterIPs',
+          clusterIPs,
+          `failed to allocate IP ${ip}: the provided IP (${ip}) is not in the valid range. The range of valid IPs is ${cfg.serviceCidr}`,
+        ),
+      );
+    }
+  });
+  return errs;
+}
+
+/** ValidateService (+ the allocator's cluster-dependent checks, + the LB annotations for type LoadBalancer). */
+export function validateService(svc: V1Service, cfg: ClusterConfig, opts: ValidateServiceOptions = {}): FieldError[] {
+  const errs: FieldError[] = validateObjectMeta(svc.metadata, isDns1035Label);
+  const spec = svc.spec ?? {};
+  const type = spec.type ?? '';
+  const ports = spec.ports ?? [];
+  const headless = isHeadless(svc);
+
+  if (ports.length === 0 && !headless && type !== 'ExternalName') errs.push(required('spec.ports'));
+  switch (type) {
+    case 'LoadBalancer':
+      if (headless)
+        errs.push(invalid('spec.clusterIPs[0]', 'None', "may not be set to 'None' for LoadBalancer services"));
+      break;
+    case 'NodePort':
+      if (headless) errs.push(invalid('spec.clusterIPs[0]', 'None', "may not be set to 'None' for NodePort services"));
+      break;
+    case 'ExternalName': {
+      if ((spec.clusterIPs?.length ?? 0) > 0)
+        errs.push(forbidden('spec.clusterIPs', 'may not be set for ExternalName services'));
+      if ((spec.ipFamilies?.length ?? 0) > 0)
+        errs.push(forbidden('spec.ipFamilies', 'may not be set for ExternalName services'));
+      if (spec.ipFamilyPolicy != null)
+        errs.push(forbidden('spec.ipFamilyPolicy', 'may not be set for ExternalName services'));
+      // A CNAME target may carry a trailing dot to mark it fully qualified.
+      const cname = (spec.externalName ?? '').replace(/\.$/, '');
+      if (cname.length > 0)
+        for (const m of isDns1123Subdomain(cname)) errs.push(invalid('spec.externalName', cname, m));
+      else errs.push(required('spec.externalName'));
+      break;
+    }
+  }
+
+  const names = new Set<string>();
+  ports.forEach((p, i) => errs.push(...validateServicePort(p, ports.length > 1, names, `spec.ports[${i}]`)));
+
+  if (spec.selector != null) errs.push(...validateLabels(spec.selector, 'spec.selector'));
+
+  if (!spec.sessionAffinity) errs.push(required('spec.sessionAffinity'));
+  else if (!SESSION_AFFINITIES.includes(spec.sessionAffinity)) {
+    errs.push(notSupported('spec.sessionAffinity', spec.sessionAffinity, SESSION_AFFINITIES));
+  }
+  if (spec.sessionAffinity === 'ClientIP') {
+    const when = 'when session affinity type is ClientIP';
+    const cfgPath = 'spec.sessionAffinityConfig';
+    const t = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
+    if (spec.sessionAffinityConfig == null) errs.push(required(cfgPath, when));
+    else if (spec.sessionAffinityConfig.clientIP == null) errs.push(required(`${cfgPath}.clientIP`, when));
+    else if (t == null) errs.push(required(`${cfgPath}.clientIP.timeoutSeconds`, when));
+    else if (!Number.isInteger(t) || t <= 0 || t > MAX_CLIENT_IP_AFFINITY_SECONDS) {
+      errs.push(
+        invalid(
+          `${cfgPath}.clientIP.timeoutSeconds`,
+          t,
+          `must be greater than 0 and less than ${MAX_CLIENT_IP_AFFINITY_SECONDS}`,
+        ),
+      );
+    }
+  } else if (spec.sessionAffinity === 'None' && spec.sessionAffinityConfig != null) {
+    errs.push(forbidden('spec.sessionAffinityConfig', 'must not be set when session affinity is None'));
+  }
+
+  errs.push(...validateClusterIPsRelatedFields(svc));
+
+  (spec.externalIPs ?? []).forEach((ip, i) => {
+    const path = `spec.externalIPs[${i}]`;
+    const e = validateIP(path, ip);
+    errs.push(...(e.length > 0 ? e : validateNonSpecialIP(path, ip)));
+  });
+
+  if (!type) errs.push(required('spec.type'));
+  else if (!SERVICE_TYPES.includes(type)) errs.push(notSupported('spec.type', type, SERVICE_TYPES));
+
+  if (type === 'ClusterIP') {
+    ports.forEach((p, i) => {
+      if (p.nodePort) errs.push(forbidden(`spec.ports[${i}].nodePort`, "may not be used when `type` is 'ClusterIP'"));
+    });
+  }
+
+  // A nodePort may be shared only by ports of different protocols (e.g. DNS on TCP and UDP 53).
+  const nodePorts = new Set<string>();
+  ports.forEach((p, i) => {
+    if (!p.nodePort) return;
+    const key = `${p.protocol}/${p.nodePort}`;
+    if (nodePorts.has(key)) errs.push(duplicate(`spec.ports[${i}].nodePort`, p.nodePort));
+    nodePorts.add(key);
+  });
+  const servicePorts = new Set<string>();
+  ports.forEach((p, i) => {
+    const key = `${p.protocol}/${p.port}`;
+    if (servicePorts.has(key))
+      errs.push(duplicate(`spec.ports[${i}]`, { protocol: p.protocol ?? '', port: p.port ?? 0 }));
+    servicePorts.add(key);
+  });
+
+  // The Go code names this path with a capital L; kept so messages match the API server's.
+  const sourceRanges = spec.loadBalancerSourceRanges ?? [];
+  const annotationRanges = svc.metadata?.annotations?.[SOURCE_RANGES_ANNOTATION];
+  if (sourceRanges.length > 0) {
+    if (type !== 'LoadBalancer') {
+      errs.push(forbidden('spec.LoadBalancerSourceRanges', "may only be used when `type` is 'LoadBalancer'"));
+    }
+    // Values may be space-padded: a historical accident of the transition from the annotation.
+    sourceRanges.forEach((r, i) => errs.push(...validateCidr(`spec.LoadBalancerSourceRanges[${i}]`, String(r).trim())));
+  } else if (annotationRanges !== undefined && type !== 'LoadBalancer') {
+    // For LoadBalancer Services the annotation's CIDRs are checked by parseLoadBalancerAnnotations below.
+    const path = keyPath('metadata.annotations', SOURCE_RANGES_ANNOTATION);
+    errs.push(forbidden(path, "may only be used when `type` is 'LoadBalancer'"));
+    const v = annotationRanges.trim();
+    if (v !== '') for (const c of v.split(',')) errs.push(...validateCidr(path, c.trim()));
+  }
+
+  if (spec.allocateLoadBalancerNodePorts != null && type !== 'LoadBalancer') {
+    errs.push(forbidden('spec.allocateLoadBalancerNodePorts', "may only be used when `type` is 'LoadBalancer'"));
+  }
+  // The Go code reports this one without the "spec." prefix; kept verbatim.
+  if (type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts == null)
+    errs.push(required('allocateLoadBalancerNodePorts'));
+
+  if (type === 'LoadBalancer') {
+    if (spec.loadBalancerClass != null) {
+      for (const m of isQualifiedName(spec.loadBalancerClass)) {
+        errs.push(invalid('spec.loadBalancerClass', spec.loadBalancerClass, m));
+      }
+    }
+  } else if (spec.loadBalancerClass != null) {
+    errs.push(forbidden('spec.loadBalancerClass', "may only be used when `type` is 'LoadBalancer'"));
+  }
+
+  if (!externallyAccessible(svc)) {
+    if (spec.externalTrafficPolicy) {
+      errs.push(
+        invalid(
+          'spec.externalTrafficPolicy',
+          spec.externalTrafficPolicy,
+          'may only be set for externally-accessible services',
+        ),
+      );
+    }
+  } else if (!spec.externalTrafficPolicy) {
+    errs.push(required('spec.externalTrafficPolicy'));
+  } else if (!TRAFFIC_POLICIES.includes(spec.externalTrafficPolicy)) {
+    errs.push(notSupported('spec.externalTrafficPolicy', spec.externalTrafficPolicy, TRAFFIC_POLICIES));
+  }
+  const hc = spec.healthCheckNodePort ?? 0;
+  if (!needsHealthCheck(svc)) {
+    if (hc !== 0) {
+      errs.push(
+        invalid(
+          'spec.healthCheckNodePort',
+          hc,
+          "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'",
+        ),
+      );
+    }
+  } else if (hc === 0) {
+    if (opts.allocated) errs.push(required('spec.healthCheckNodePort'));
+  } else {
+    const e = isValidPortNum(hc).map((m) => invalid('spec.healthCheckNodePort', hc, m));
+    errs.push(...(e.length > 0 ? e : nodePortRangeError('spec.healthCheckNodePort', hc, cfg)));
+  }
+
+  if (spec.internalTrafficPolicy == null) {
+    // Not required for other types: stored objects from before the field existed must stay valid.
+    if (['NodePort', 'LoadBalancer', 'ClusterIP'].includes(type)) errs.push(required('spec.internalTrafficPolicy'));
+  } else if (!TRAFFIC_POLICIES.includes(spec.internalTrafficPolicy)) {
+    errs.push(notSupported('spec.internalTrafficPolicy', spec.internalTrafficPolicy, TRAFFIC_POLICIES));
+  }
+
+  if (spec.trafficDistribution != null && !TRAFFIC_DISTRIBUTIONS.includes(spec.trafficDistribution)) {
+    errs.push(notSupported('spec.trafficDistribution', spec.trafficDistribution, TRAFFIC_DISTRIBUTIONS));
+  }
+
+  // What the allocator would refuse (nodePort range, clusterIP range, families).
+  if (type === 'NodePort' || type === 'LoadBalancer') {
+    ports.forEach((p, i) => {
+      if (p.nodePort) errs.push(...nodePortRangeError(`spec.ports[${i}].nodePort`, p.nodePort, cfg));
+    });
+  }
+  errs.push(...validateAgainstCluster(svc, cfg));
+
+  if (type === 'LoadBalancer') errs.push(...parseLoadBalancerAnnotations(svc).errors);
+  return errs;
+}
+
+function validateUpgradeDowngradeClusterIPs(old: V1Service, svc: V1Service): FieldError[] {
+  if (svc.spec?.type === 'ExternalName' || old.spec?.type === 'ExternalName') return [];
+  if (isHeadless(old) && isHeadless(svc)) return [];
+  const errs: FieldError[] = [];
+  const oldIPs = old.spec?.clusterIPs ?? [];
+  const newIPs = svc.spec?.clusterIPs ?? [];
+  if (oldIPs.length === newIPs.length) {
+    oldIPs.forEach((ip, i) => {
+      if (ip !== newIPs[i]) errs.push(invalid(`spec.clusterIPs[${i}]`, newIPs, 'may not change once set'));
+    });
+  } else if (oldIPs.length > newIPs.length) {
+    if (newIPs.length === 0) errs.push(invalid('spec.clusterIPs[0]', newIPs, 'primary clusterIP can not be unset'));
+    if (oldIPs.length > 0 && newIPs.length > 0 && newIPs[0] !== oldIPs[0]) {
+      errs.push(invalid('spec.clusterIPs[0]', newIPs, 'may not change once set'));
+    }
+    if (newIPs.length === 1 && svc.spec?.ipFamilyPolicy !== 'SingleStack') {
+      errs.push(
+        invalid(
+          'spec.ipFamilyPolicy',
+          svc.spec?.ipFamilyPolicy ?? null,
+          "must be set to 'SingleStack' when releasing the secondary clusterIP",
+        ),
+      );
+    }
+  } else if (oldIPs.length > 0 && newIPs[0] !== oldIPs[0]) {
+    errs.push(invalid('spec.clusterIPs[0]', newIPs, 'may not change once set'));
+  }
+  return errs;
+}
+
+function validateUpgradeDowngradeIPFamilies(old: V1Service, svc: V1Service): FieldError[] {
+  if (svc.spec?.type === 'ExternalName' || old.spec?.type === 'ExternalName') return [];
+  // Changing to or from headless, or staying headless, may change families.
+  if (isHeadless(svc) !== isHeadless(old) || isHeadless(svc)) return [];
+  const errs: FieldError[] = [];
+  const oldF = old.spec?.ipFamilies ?? [];
+  const newF = svc.spec?.ipFamilies ?? [];
+  if (oldF.length === newF.length) {
+    oldF.forEach((f, i) => {
+      if (f !== newF[i]) errs.push(invalid('spec.ipFamilies[0]', newF, 'may not change once set'));
+    });
+  } else if (oldF.length > newF.length) {
+    if ((svc.spec?.clusterIPs ?? []).length === 0) {
+      errs.push(invalid('spec.ipFamilies[0]', newF, 'primary ipFamily can not be unset'));
+    }
+    if (newF.length > 0 && newF[0] !== oldF[0])
+      errs.push(invalid('spec.ipFamilies[0]', svc.spec?.clusterIPs ?? [], 'may not change once set'));
+    if (newF.length === 1 && svc.spec?.ipFamilyPolicy !== 'SingleStack') {
+      errs.push(
+        invalid(
+          'spec.ipFamilyPolicy',
+          svc.spec?.ipFamilyPolicy ?? null,
+          "must be set to 'SingleStack' when releasing the secondary ipFamily",
+        ),
+      );
+    }
+  } else if (oldF.length > 0 && newF.length > 0 && newF[0] !== oldF[0]) {
+    errs.push(invalid('spec.ipFamilies[0]', svc.spec?.clusterIPs ?? [], 'may not change once set'));
+  }
+  return errs;
+}
+
+/**
+ * ValidateServiceUpdate, on a new object prepared with defaultServiceUpdate: metadata name/namespace immutable;
+ * primary clusterIP and ipFamily immutable except when switching to or from ExternalName (and headless may change
+ * families); loadBalancerClass immutable while LoadBalancer; healthCheckNodePort immutable while it is needed; then
+ * every create rule.
+ */
+export function validateServiceUpdate(
+  newSvc: V1Service,
+  oldSvc: V1Service,
+  cfg: ClusterConfig,
+  opts: ValidateServiceOptions = {},
+): FieldError[] {
+  const errs = validateObjectMetaUpdate(newSvc.metadata, oldSvc.metadata);
+  errs.push(...validateUpgradeDowngradeClusterIPs(oldSvc, newSvc));
+  errs.push(...validateUpgradeDowngradeIPFamilies(oldSvc, newSvc));
+  if (oldSvc.spec?.type === 'LoadBalancer' && newSvc.spec?.type === 'LoadBalancer') {
+    if ((oldSvc.spec.loadBalancerClass ?? null) !== (newSvc.spec.loadBalancerClass ?? null)) {
+      errs.push(invalid('spec.loadBalancerClass', newSvc.spec.loadBalancerClass ?? null, 'may not change once set'));
+    }
+  }
+  if (needsHealthCheck(oldSvc) && needsHealthCheck(newSvc)) {
+    if ((oldSvc.spec?.healthCheckNodePort ?? 0) !== (newSvc.spec?.healthCheckNodePort ?? 0)) {
+      errs.push(forbidden('spec.healthCheckNodePort', 'field is immutable'));
+    }
+  }
+  errs.push(...validateService(newSvc, cfg, opts));
+  return errs;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Pod (the parts Services depend on)
+
+/**
+ * Pod validation limited to what this controller consumes: metadata (name is a DNS subdomain), containers
+ * (required, DNS-1123 names), container ports (IANA_SVC_NAME names unique per Pod, containerPort 1-65535, hostPort,
+ * protocol) and status.podIP/podIPs, which become endpoint addresses.
+ */
+export function validatePod(pod: V1Pod): FieldError[] {
+  const errs = validateObjectMeta(pod.metadata, isDns1123Subdomain);
+  const containers = pod.spec?.containers ?? [];
+  if (containers.length === 0) errs.push(required('spec.containers'));
+  // Port names are unique across all containers of the Pod: a named targetPort must resolve to one port.
+  const portNames = new Set<string>();
+  const containerNames = new Set<string>();
+  const check = (list: typeof containers, base: string) =>
+    list.forEach((c, ci) => {
+      const cPath = `${base}[${ci}]`;
+      if (!c.name) errs.push(required(`${cPath}.name`));
+      else {
+        for (const m of isDns1123Label(c.name)) errs.push(invalid(`${cPath}.name`, c.name, m));
+        if (containerNames.has(c.name)) errs.push(duplicate(`${cPath}.name`, c.name));
+        containerNames.add(c.name);
+      }
+      (c.ports ?? []).forEach((p, pi) => {
+        const path = `${cPath}.ports[${pi}]`;
+        if (p.name) {
+          const msgs = isIanaSvcName(p.name);
+          if (msgs.length > 0) for (const m of msgs) errs.push(invalid(`${path}.name`, p.name, m));
+          else if (portNames.has(p.name)) errs.push(duplicate(`${path}.name`, p.name));
+          else portNames.add(p.name);
+        }
+        if (!p.containerPort) errs.push(required(`${path}.containerPort`));
+        else
+          for (const m of isValidPortNum(p.containerPort))
+            errs.push(invalid(`${path}.containerPort`, p.containerPort, m));
+        if (p.hostPort)
+          for (const m of isValidPortNum(p.hostPort)) errs.push(invalid(`${path}.hostPort`, p.hostPort, m));
+        if (!p.protocol) errs.push(required(`${path}.protocol`));
+        else if (!PROTOCOLS.includes(p.protocol)) errs.push(notSupported(`${path}.protocol`, p.protocol, PROTOCOLS));
+      });
+    });
+  check(containers, 'spec.containers');
+  check(pod.spec?.initContainers ?? [], 'spec.initContainers');
+  const podIP = pod.status?.podIP;
+  if (podIP) errs.push(...validateIP('status.podIP', podIP));
+  (pod.status?.podIPs ?? []).forEach((p, i) => errs.push(...validateIP(`status.podIPs[${i}].ip`, p.ip)));
+  if (podIP && (pod.status?.podIPs?.length ?? 0) > 0 && pod.status?.podIPs?.[0]?.ip !== podIP) {
+    errs.push(invalid('status.podIPs[0].ip', pod.status?.podIPs?.[0]?.ip ?? '', 'must be equal to `podIP`'));
+  }
+  return errs;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Endpoints
+
+/** ValidateEndpointsCreate: addresses are valid, non-special IPs; ports as Service ports (names required if many). */
+export function validateEndpoints(ep: V1Endpoints): FieldError[] {
+  const errs = validateObjectMeta(ep.metadata, isDns1123Subdomain);
+  (ep.subsets ?? []).forEach((ss, i) => {
+    const path = `subsets[${i}]`;
+    if ((ss.addresses?.length ?? 0) === 0 && (ss.notReadyAddresses?.length ?? 0) === 0) {
+      errs.push(required(path, 'must specify `addresses` or `notReadyAddresses`'));
+    }
+    const addr = (list: typeof ss.addresses, kind: string) =>
+      (list ?? []).forEach((a, j) => {
+        const aPath = `${path}.${kind}[${j}]`;
+        const ipErrs = validateIP(`${aPath}.ip`, a.ip ?? '');
+        errs.push(...ipErrs);
+        if (a.hostname)
+          for (const m of isDns1123Label(a.hostname)) errs.push(invalid(`${aPath}.hostname`, a.hostname, m));
+        if (a.nodeName != null) {
+          for (const m of isDns1123Subdomain(a.nodeName)) errs.push(invalid(`${aPath}.nodeName`, a.nodeName, m));
+        }
+        if (ipErrs.length === 0) errs.push(...validateNonSpecialIP(`${aPath}.ip`, a.ip));
+      });
+    addr(ss.addresses, 'addresses');
+    addr(ss.notReadyAddresses, 'notReadyAddresses');
+    const ports = ss.ports ?? [];
+    ports.forEach((p, j) => {
+      const pPath = `${path}.ports[${j}]`;
+      if (ports.length > 1 && !p.name) errs.push(required(`${pPath}.name`));
+      else if (p.name) for (const m of isDns1123Label(p.name)) errs.push(invalid(`${pPath}.name`, p.name, m));
+      for (const m of isValidPortNum(p.port ?? 0)) errs.push(invalid(`${pPath}.port`, p.port ?? 0, m));
+      if (!p.protocol) errs.push(required(`${pPath}.protocol`));
+      else if (!PROTOCOLS.includes(p.protocol)) errs.push(notSupported(`${pPath}.protocol`, p.protocol, PROTOCOLS));
+    });
+  });
+  return errs;
+}
