@@ -72,6 +72,8 @@ export interface WriteExtras {
    * main-resource write; Pods applied by their external producer (there is no kubelet here) turn it on.
    */
   withStatus?: boolean;
+  /** create only: the uid to give the object (the caller needs it up front to own its allocation claims). */
+  uid?: string;
 }
 
 /**
@@ -211,7 +213,7 @@ export class Store {
       ...stored.metadata,
       name,
       namespace,
-      uid: randomUUID(),
+      uid: extras.uid ?? randomUUID(),
       creationTimestamp: new Date().toISOString() as unknown as Date,
       resourceVersion: '1',
       generation: 1,
