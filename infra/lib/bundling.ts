@@ -1,0 +1,41 @@
+/**
+ * How every handler is bundled, shared by the CDK construct (NodejsFunction, local esbuild) and
+ * scripts/bundle-size.ts (esbuild API), so the size budget measures exactly what is deployed.
+ */
+import { fileURLToPath } from 'node:url';
+
+/** Repository root: infra/lib/ is two levels below it. */
+export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/** The handler entry files, fixed by the functions/ owner; each exports `handler`. */
+export const HANDLERS = ['service-events', 'node-events', 'resync', 'ssm-status', 'dataplane-push'] as const;
+export type HandlerName = (typeof HANDLERS)[number];
+
+export function handlerEntry(name: HandlerName): string {
+  return fileURLToPath(new URL(`../../functions/${name}.ts`, import.meta.url));
+}
+
+/**
+ * The AWS SDK v3 is NOT bundled: the nodejs22.x runtime ships it, and bundling it would break the size budget
+ * (measured: @aws-sdk/client-ec2 alone adds ~560 KB minified because its operation schemas do not tree-shake; a
+ * handler using EC2+ELBv2+DynamoDB+SSM+S3 bundled to 1.3 MB). The runtime's SDK is a v3 release at least as new as
+ * the one the runtime image was built with; the handlers use only long-stable operations, and the tests run the
+ * same SDK major against moto. Everything else (middy, Powertools, yaml, our lib/) is bundled and pinned.
+ */
+export const EXTERNAL_MODULES = ['@aws-sdk/*'];
+
+/**
+ * ESM output (.mjs). esbuild's ESM output cannot `require()` Node built-ins from bundled CommonJS dependencies
+ * (aws-xray-sdk-core, pulled in by the Powertools tracer, does), so the bundle defines `require` with createRequire.
+ */
+export const ESM_REQUIRE_BANNER =
+  "import { createRequire as __sscCreateRequire } from 'node:module'; const require = __sscCreateRequire(import.meta.url);";
+
+/** Node 22 is the Lambda runtime: let esbuild keep modern syntax. */
+export const ESBUILD_TARGET = 'node22';
+
+/** Prefer packages' ESM builds so unused exports tree-shake. */
+export const MAIN_FIELDS = ['module', 'main'];
+
+/** The size budget per bundle (minified), enforced by scripts/bundle-size.ts. */
+export const BUNDLE_BUDGET_BYTES = 500 * 1024;

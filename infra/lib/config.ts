@@ -1,0 +1,321 @@
+/**
+ * Props of the ServiceController construct, their defaults, and the validation that turns them into one resolved,
+ * internally consistent configuration. Pure: no CDK constructs and no AWS SDK, so it is cheap to test and the same
+ * rules apply whether values come from TypeScript props or from `cdk -c key=value` strings (see context.ts).
+ */
+import type { FieldError } from '../../lib/model/field-errors.js';
+import { invalid, required, throwIfInvalid, tooLong } from '../../lib/model/field-errors.js';
+import { DEFAULT_CLUSTER_CONFIG } from '../../lib/model/types.js';
+
+export type RemovalChoice = 'retain' | 'destroy';
+
+export interface ServiceControllerProps {
+  /**
+   * Kubernetes cluster name. Resources the controller creates are tagged `kubernetes.io/cluster/<clusterName>=owned`
+   * and IAM only lets it mutate resources carrying that tag. Required. 1-100 characters, letters, digits, '-' and
+   * '_', starting with a letter or digit (the EKS cluster-name rule, so the tag key is valid everywhere).
+   */
+  readonly clusterName: string;
+  /** The cluster's VPC (`vpc-...`). Required: taken as an ID so synth needs no lookup. */
+  readonly vpcId: string;
+  /** Subnets for the NLBs (`subnet-...`), at least one. Required. */
+  readonly subnetIds: readonly string[];
+  /**
+   * Security group of the nodes (`sg-...`). When set, the controller may add/remove NodePort ingress rules on it (and
+   * only on it). Default: none; NLB traffic must then be allowed to the nodes by the operator.
+   */
+  readonly nodeSecurityGroupId?: string;
+  /** EC2 tag that marks a node, `key=value`. Default `kubernetes.io/cluster/<clusterName>=owned`. */
+  readonly nodeSelectorTag?: string;
+  /** IPv4 service CIDR (kube-apiserver --service-cluster-ip-range). Default `10.96.0.0/12`. */
+  readonly serviceCidr?: string;
+  /** NodePort range `min-max` (kube-apiserver --service-node-port-range). Default `30000-32767`. */
+  readonly nodePortRange?: string;
+  /** Cluster DNS domain. Default `cluster.local`. */
+  readonly clusterDomain?: string;
+  /** Minutes between full resyncs (drift repair and garbage collection). Whole minutes, >= 1. Default 5. */
+  readonly resyncIntervalMinutes?: number;
+  /** How many NLBs the controller may own (the account's "Network Load Balancers per Region" quota). Default 50. */
+  readonly nlbQuota?: number;
+  /**
+   * Also resync when someone else mutates load balancers (EventBridge "AWS API Call via CloudTrail" events for
+   * ELBv2). Needs a CloudTrail trail logging management events in the region. Default false.
+   */
+  readonly enableDriftRule?: boolean;
+  /**
+   * IAM role ARNs (possibly in other accounts) allowed to PutEvents on the controller's bus in addition to
+   * principals of this account. Default none.
+   */
+  readonly producerRoleArns?: readonly string[];
+  /**
+   * Names of the node Auto Scaling groups. Each gets a termination lifecycle hook so the controller can deregister a
+   * node from its target groups before EC2 terminates it. Default none.
+   */
+  readonly nodeAutoScalingGroupNames?: readonly string[];
+  /** Seconds a terminating node waits for the controller before the lifecycle default applies. 30-7200, default 300. */
+  readonly lifecycleHeartbeatSeconds?: number;
+  /** Days to keep Lambda logs. Default 30. */
+  readonly logRetentionDays?: number;
+  /** What happens to the table and buckets when the stack is deleted. Default 'retain'. */
+  readonly removalPolicy?: RemovalChoice;
+  /** SNS topic ARN that alarms notify. Default: alarms without actions (visible on the dashboard). */
+  readonly alarmTopicArn?: string;
+  /** CloudWatch namespace of the handlers' Powertools metrics. Default `ServerlessServiceController`. */
+  readonly metricsNamespace?: string;
+}
+
+/** Every prop with its default applied, plus values derived from them. */
+export interface ResolvedConfig {
+  readonly clusterName: string;
+  readonly vpcId: string;
+  readonly subnetIds: readonly string[];
+  readonly nodeSecurityGroupId: string | undefined;
+  readonly nodeSelectorTag: { readonly key: string; readonly value: string };
+  readonly serviceCidr: string;
+  readonly nodePortRange: { readonly min: number; readonly max: number };
+  readonly clusterDomain: string;
+  readonly resyncIntervalMinutes: number;
+  readonly nlbQuota: number;
+  readonly enableDriftRule: boolean;
+  readonly producerRoleArns: readonly string[];
+  readonly nodeAutoScalingGroupNames: readonly string[];
+  readonly lifecycleHeartbeatSeconds: number;
+  readonly logRetentionDays: number;
+  readonly removalPolicy: RemovalChoice;
+  readonly alarmTopicArn: string | undefined;
+  readonly metricsNamespace: string;
+  /** `kubernetes.io/cluster/<clusterName>`: the ownership tag key of cloud-provider-aws. */
+  readonly clusterTagKey: string;
+}
+
+export const DEFAULTS = {
+  serviceCidr: DEFAULT_CLUSTER_CONFIG.serviceCidr,
+  nodePortRange: `${DEFAULT_CLUSTER_CONFIG.nodePortRange.min}-${DEFAULT_CLUSTER_CONFIG.nodePortRange.max}`,
+  clusterDomain: DEFAULT_CLUSTER_CONFIG.clusterDomain,
+  resyncIntervalMinutes: 5,
+  // The default AWS quota "Network Load Balancers per Region".
+  nlbQuota: 50,
+  lifecycleHeartbeatSeconds: 300,
+  logRetentionDays: 30,
+  removalPolicy: 'retain' as RemovalChoice,
+  metricsNamespace: 'ServerlessServiceController',
+} as const;
+
+/** CloudWatch Logs only accepts these retention periods (PutRetentionPolicy). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+const CLUSTER_NAME = /^[A-Za-z0-9][A-Za-z0-9_-]*$/;
+const VPC_ID = /^vpc-[0-9a-f]{8}([0-9a-f]{9})?$/;
+const SUBNET_ID = /^subnet-[0-9a-f]{8}([0-9a-f]{9})?$/;
+const SG_ID = /^sg-[0-9a-f]{8}([0-9a-f]{9})?$/;
+// IAM role ARN in any partition; the path may contain slashes.
+const ROLE_ARN = /^arn:aws(-cn|-us-gov)?:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
+const SNS_ARN = /^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
+// Auto Scaling group names: 1-255 characters, no colon (the ARN separator).
+const ASG_NAME = /^[^:\s][^:]{0,254}$/;
+// AWS tag keys/values: printable, the characters AWS documents for tags; keys may not start with "aws:".
+const TAG_CHARS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+// CloudWatch namespaces: alphanumerics and . - _ / # : and space, not starting with "AWS/".
+const CW_NAMESPACE = /^[A-Za-z0-9.\-_/#: ]{1,255}$/;
+
+/** Parses dotted-quad IPv4; undefined when malformed. */
+function parseIPv4(s: string): number | undefined {
+  const parts = s.split('.');
+  if (parts.length !== 4) return undefined;
+  let n = 0;
+  for (const p of parts) {
+    if (!/^(0|[1-9]\d{0,2})$/.test(p)) return undefined;
+    const v = Number(p);
+    if (v > 255) return undefined;
+    n = n * 256 + v;
+  }
+  return n;
+}
+
+function formatIPv4(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+}
+
+function validateServiceCidr(field: string, cidr: string): FieldError[] {
+  const m = /^([^/]+)\/(\d{1,2})$/.exec(cidr);
+  const ip = m ? parseIPv4(m[1] ?? '') : undefined;
+  const bits = m ? Number(m[2]) : NaN;
+  if (!m || ip === undefined || bits > 32) {
+    return [invalid(field, cidr, 'must be an IPv4 CIDR such as 10.96.0.0/12')];
+  }
+  // kube-apiserver refuses IPv4 service ranges larger than /12 (at most 20 host bits for the allocator bitmap).
+  if (bits < 12) return [invalid(field, cidr, 'the prefix length must be 12 or more (kube-apiserver limit)')];
+  // A /31 or /32 leaves no allocatable ClusterIP besides the reserved kubernetes Service address.
+  if (bits > 28) return [invalid(field, cidr, 'the prefix length must be 28 or less to leave room for ClusterIPs')];
+  const size = 2 ** (32 - bits);
+  if (ip % size !== 0) {
+    return [invalid(field, cidr, `host bits must be zero (did you mean ${formatIPv4(ip - (ip % size))}/${bits}?)`)];
+  }
+  return [];
+}
+
+function parsePortRange(field: string, s: string): { range?: { min: number; max: number }; errors: FieldError[] } {
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(s.trim());
+  if (!m) return { errors: [invalid(field, s, 'must be "min-max", e.g. "30000-32767"')] };
+  const min = Number(m[1]);
+  const max = Number(m[2]);
+  if (min < 1 || max > 65535) return { errors: [invalid(field, s, 'ports must be within 1-65535')] };
+  if (min > max) return { errors: [invalid(field, s, 'min must not be greater than max')] };
+  return { range: { min, max }, errors: [] };
+}
+
+function validateTag(field: string, s: string): { tag?: { key: string; value: string }; errors: FieldError[] } {
+  const eq = s.indexOf('=');
+  if (eq <= 0) return { errors: [invalid(field, s, 'must be "key=value"')] };
+  const key = s.slice(0, eq);
+  const value = s.slice(eq + 1);
+  if (key.length > 128 || value.length > 256) return { errors: [tooLong(field, 128 + 1 + 256)] };
+  if (!TAG_CHARS.test(key) || !TAG_CHARS.test(value) || key.toLowerCase().startsWith('aws:')) {
+    return { errors: [invalid(field, s, 'tag keys and values may only contain letters, digits, spaces and _.:/=+-@')] };
+  }
+  return { tag: { key, value }, errors: [] };
+}
+
+function isInt(n: unknown): n is number {
+  return typeof n === 'number' && Number.isInteger(n);
+}
+
+/**
+ * Applies defaults and validates. Throws InvalidError with every problem at once, worded like the API server
+ * (`ServiceController "<id>" is invalid: [clusterName: Required value, ...]`), so a bad deploy fails at synth time
+ * instead of half-way through a CloudFormation update.
+ */
+export function resolveConfig(props: ServiceControllerProps, id = 'ServiceController'): ResolvedConfig {
+  const errs: FieldError[] = [];
+  const clusterName = (props.clusterName ?? '').trim();
+  if (!clusterName) errs.push(required('clusterName'));
+  else if (clusterName.length > 100) errs.push(tooLong('clusterName', 100));
+  else if (!CLUSTER_NAME.test(clusterName)) {
+    errs.push(invalid('clusterName', clusterName, 'must start with a letter or digit and contain only [A-Za-z0-9_-]'));
+  }
+
+  const vpcId = (props.vpcId ?? '').trim();
+  if (!vpcId) errs.push(required('vpcId'));
+  else if (!VPC_ID.test(vpcId)) errs.push(invalid('vpcId', vpcId, 'must be a VPC ID such as vpc-0123456789abcdef0'));
+
+  const subnetIds = (props.subnetIds ?? []).map((s) => s.trim()).filter((s) => s !== '');
+  if (subnetIds.length === 0) errs.push(required('subnetIds', 'at least one subnet for the load balancers'));
+  subnetIds.forEach((s, i) => {
+    if (!SUBNET_ID.test(s)) errs.push(invalid(`subnetIds[${i}]`, s, 'must be a subnet ID such as subnet-0123abcd'));
+  });
+  const seen = new Set<string>();
+  subnetIds.forEach((s, i) => {
+    if (seen.has(s)) errs.push({ type: 'Duplicate', field: `subnetIds[${i}]`, value: s });
+    seen.add(s);
+  });
+
+  const nodeSecurityGroupId = props.nodeSecurityGroupId?.trim() || undefined;
+  if (nodeSecurityGroupId !== undefined && !SG_ID.test(nodeSecurityGroupId)) {
+    errs.push(invalid('nodeSecurityGroupId', nodeSecurityGroupId, 'must be a security group ID such as sg-0123abcd'));
+  }
+
+  const clusterTagKey = `kubernetes.io/cluster/${clusterName}`;
+  const tagResult = validateTag('nodeSelectorTag', props.nodeSelectorTag ?? `${clusterTagKey}=owned`);
+  errs.push(...tagResult.errors);
+
+  const serviceCidr = props.serviceCidr ?? DEFAULTS.serviceCidr;
+  errs.push(...validateServiceCidr('serviceCidr', serviceCidr));
+
+  const portResult = parsePortRange('nodePortRange', props.nodePortRange ?? DEFAULTS.nodePortRange);
+  errs.push(...portResult.errors);
+
+  const clusterDomain = (props.clusterDomain ?? DEFAULTS.clusterDomain).replace(/\.$/, '');
+  if (clusterDomain.length > 253 || !clusterDomain.split('.').every((l) => DNS_LABEL.test(l))) {
+    errs.push(invalid('clusterDomain', clusterDomain, 'must be a lower-case DNS name such as cluster.local'));
+  }
+
+  const resync = props.resyncIntervalMinutes ?? DEFAULTS.resyncIntervalMinutes;
+  // EventBridge Scheduler rate() expressions take whole minutes and the smallest rate is 1 minute.
+  if (!isInt(resync) || resync < 1) {
+    errs.push(invalid('resyncIntervalMinutes', resync, 'must be a whole number of minutes, at least 1'));
+  } else if (resync > 1440) {
+    errs.push(invalid('resyncIntervalMinutes', resync, 'must be at most 1440 (one day): drift would go unrepaired'));
+  }
+
+  const nlbQuota = props.nlbQuota ?? DEFAULTS.nlbQuota;
+  if (!isInt(nlbQuota) || nlbQuota < 1) errs.push(invalid('nlbQuota', nlbQuota, 'must be a positive integer'));
+
+  const producerRoleArns = [...(props.producerRoleArns ?? [])].map((s) => s.trim()).filter((s) => s !== '');
+  producerRoleArns.forEach((a, i) => {
+    if (!ROLE_ARN.test(a)) {
+      errs.push(invalid(`producerRoleArns[${i}]`, a, 'must be an IAM role ARN (arn:aws:iam::123456789012:role/x)'));
+    }
+  });
+
+  const asgs = [...(props.nodeAutoScalingGroupNames ?? [])].map((s) => s.trim()).filter((s) => s !== '');
+  asgs.forEach((a, i) => {
+    if (!ASG_NAME.test(a))
+      errs.push(invalid(`nodeAutoScalingGroupNames[${i}]`, a, 'not a valid Auto Scaling group name'));
+  });
+  if (new Set(asgs).size !== asgs.length) {
+    errs.push(invalid('nodeAutoScalingGroupNames', asgs.join(','), 'names must be unique'));
+  }
+
+  const heartbeat = props.lifecycleHeartbeatSeconds ?? DEFAULTS.lifecycleHeartbeatSeconds;
+  // PutLifecycleHook HeartbeatTimeout: 30 to 7200 seconds.
+  if (!isInt(heartbeat) || heartbeat < 30 || heartbeat > 7200) {
+    errs.push(invalid('lifecycleHeartbeatSeconds', heartbeat, 'must be a whole number of seconds from 30 to 7200'));
+  }
+
+  const logRetentionDays = props.logRetentionDays ?? DEFAULTS.logRetentionDays;
+  if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
+    errs.push({
+      type: 'NotSupported',
+      field: 'logRetentionDays',
+      value: logRetentionDays,
+      detail: `supported values: ${LOG_RETENTION_DAYS.join(', ')}`,
+    });
+  }
+
+  const removalPolicy = props.removalPolicy ?? DEFAULTS.removalPolicy;
+  if (removalPolicy !== 'retain' && removalPolicy !== 'destroy') {
+    errs.push({
+      type: 'NotSupported',
+      field: 'removalPolicy',
+      value: removalPolicy,
+      detail: 'supported values: "destroy", "retain"',
+    });
+  }
+
+  const alarmTopicArn = props.alarmTopicArn?.trim() || undefined;
+  if (alarmTopicArn !== undefined && !SNS_ARN.test(alarmTopicArn)) {
+    errs.push(invalid('alarmTopicArn', alarmTopicArn, 'must be an SNS topic ARN'));
+  }
+
+  const metricsNamespace = props.metricsNamespace ?? DEFAULTS.metricsNamespace;
+  if (!CW_NAMESPACE.test(metricsNamespace) || metricsNamespace.startsWith('AWS/')) {
+    errs.push(invalid('metricsNamespace', metricsNamespace, 'not a valid custom CloudWatch namespace'));
+  }
+
+  throwIfInvalid('ServiceController', id, errs);
+  // After throwIfInvalid every optional parse result is present.
+  return {
+    clusterName,
+    vpcId,
+    subnetIds,
+    nodeSecurityGroupId,
+    nodeSelectorTag: tagResult.tag!,
+    serviceCidr,
+    nodePortRange: portResult.range!,
+    clusterDomain,
+    resyncIntervalMinutes: resync,
+    nlbQuota,
+    enableDriftRule: props.enableDriftRule ?? false,
+    producerRoleArns,
+    nodeAutoScalingGroupNames: asgs,
+    lifecycleHeartbeatSeconds: heartbeat,
+    logRetentionDays,
+    removalPolicy,
+    alarmTopicArn,
+    metricsNamespace,
+    clusterTagKey,
+  };
+}

@@ -1,0 +1,66 @@
+/**
+ * Reads ServiceControllerProps from CDK context (cdk.json "context" or `cdk synth -c key=value`). Values from the
+ * command line are always strings, values from cdk.json may be JSON arrays/numbers/booleans: both are accepted.
+ * Conversion only; the rules live in config.ts so both entry points fail the same way.
+ */
+import type { RemovalChoice, ServiceControllerProps } from './config.js';
+
+type Lookup = (key: string) => unknown;
+
+function str(v: unknown): string | undefined {
+  if (v === undefined || v === null) return undefined;
+  return String(v).trim();
+}
+
+/** "a,b" or ["a","b"] -> ["a","b"]; undefined stays undefined so the construct default applies. */
+function list(v: unknown): string[] | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (Array.isArray(v)) return v.map((x) => String(x).trim()).filter((x) => x !== '');
+  return String(v)
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
+}
+
+/** Numbers stay numbers; "5" -> 5; anything else is passed on as NaN so validation reports the key by name. */
+function num(v: unknown): number | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v === 'number') return v;
+  const s = String(v).trim();
+  return /^-?\d+(\.\d+)?$/.test(s) ? Number(s) : Number.NaN;
+}
+
+function bool(key: string, v: unknown): boolean | undefined {
+  if (v === undefined || v === null || v === '') return undefined;
+  if (typeof v === 'boolean') return v;
+  const s = String(v).trim().toLowerCase();
+  if (s === 'true') return true;
+  if (s === 'false') return false;
+  throw new Error(`context ${key}: Invalid value: ${JSON.stringify(v)}: must be true or false`);
+}
+
+export function propsFromContext(get: Lookup): ServiceControllerProps {
+  const props: { -readonly [K in keyof ServiceControllerProps]: ServiceControllerProps[K] } = {
+    clusterName: str(get('clusterName')) ?? '',
+    vpcId: str(get('vpcId')) ?? '',
+    subnetIds: list(get('subnetIds')) ?? [],
+    nodeSecurityGroupId: str(get('nodeSecurityGroupId')),
+    nodeSelectorTag: str(get('nodeSelectorTag')),
+    serviceCidr: str(get('serviceCidr')),
+    nodePortRange: str(get('nodePortRange')),
+    clusterDomain: str(get('clusterDomain')),
+    resyncIntervalMinutes: num(get('resyncIntervalMinutes')),
+    nlbQuota: num(get('nlbQuota')),
+    enableDriftRule: bool('enableDriftRule', get('enableDriftRule')),
+    producerRoleArns: list(get('producerRoleArns')),
+    nodeAutoScalingGroupNames: list(get('nodeAutoScalingGroupNames')),
+    lifecycleHeartbeatSeconds: num(get('lifecycleHeartbeatSeconds')),
+    logRetentionDays: num(get('logRetentionDays')),
+    removalPolicy: str(get('removalPolicy')) as RemovalChoice | undefined,
+    alarmTopicArn: str(get('alarmTopicArn')),
+    metricsNamespace: str(get('metricsNamespace')),
+  };
+  // Drop unset keys so `undefined` never overrides a default through object spread.
+  for (const k of Object.keys(props) as (keyof typeof props)[]) if (props[k] === undefined) delete props[k];
+  return props;
+}
