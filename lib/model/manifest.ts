@@ -246,7 +246,7 @@ function yamlReason(message: string): string {
  * Returns the objects in file order, Lists flattened. Throws InvalidError with kubectl's wording on the first problem.
  */
 export function parseManifests(text: string, source = '<stdin>'): KubeObject[] {
-  const docs = parseAllDocuments(text, { version: '1.1', prettyErrors: false });
+  const docs = parseAllDocuments(text, { version: '1.1' });
   const values: unknown[] = [];
   for (const doc of docs) {
     const err = doc.errors[0];
@@ -309,3 +309,7 @@ function flatten(value: unknown, source: string, out: KubeObject[]): void {
     `error: resource mapping not found for name: "${name}" namespace: "${namespace}" from "${source}": no matches for kind "${kind}" in version "${apiVersion}"`,
   );
 }
+
+export const isServiceObject = (o: KubeObject): o is ServiceObject => o.kind === 'Service';
+export const isPodObject = (o: KubeObject): o is PodObject => o.kind === 'Pod';
+export const isEndpointsObject = (o: KubeObject): o is EndpointsObject => o.kind === 'Endpoints';
