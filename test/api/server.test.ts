@@ -6,8 +6,9 @@ import { InvalidError, NotFoundError } from '../../lib/errors.js';
 import { DEFAULT_CLUSTER_CONFIG } from '../../lib/model/types.js';
 import { ensureTable } from '../../lib/store/table.js';
 import { motoClients, uniqueName } from '../support/aws.js';
+import { serializingMiddleware } from './serial-dynamodb.js';
 
-const { dynamodb } = motoClients();
+const { dynamodb } = motoClients({ middleware: [serializingMiddleware()] });
 
 async function newServer(cfg = DEFAULT_CLUSTER_CONFIG): Promise<ApiServer> {
   const tableName = uniqueName('api');

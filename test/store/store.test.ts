@@ -5,6 +5,7 @@ import { AlreadyExistsError, ConflictError, NotFoundError } from '../../lib/erro
 import { AllocationConflictError, Store } from '../../lib/store/store.js';
 import { ensureTable, TABLE_KEY_SCHEMA } from '../../lib/store/table.js';
 import { motoClients, uniqueName } from '../support/aws.js';
+import { serializingMiddleware } from '../api/serial-dynamodb.js';
 
 const svc = (name: string, ns = 'default', port = 80): V1Service => ({
   apiVersion: 'v1',
@@ -14,7 +15,7 @@ const svc = (name: string, ns = 'default', port = 80): V1Service => ({
 });
 
 describe('Store on DynamoDB (moto)', () => {
-  const { dynamodb } = motoClients();
+  const { dynamodb } = motoClients({ middleware: [serializingMiddleware()] });
   const table = uniqueName('store');
   const store = new Store(dynamodb, table);
 
@@ -187,7 +188,7 @@ describe('Store on DynamoDB (moto)', () => {
 });
 
 describe('Store records and sequences (moto)', () => {
-  const { dynamodb } = motoClients();
+  const { dynamodb } = motoClients({ middleware: [serializingMiddleware()] });
   const table = uniqueName('records');
   const store = new Store(dynamodb, table);
   beforeAll(() => ensureTable(dynamodb, table));
