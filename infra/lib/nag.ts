@@ -84,6 +84,13 @@ export function acknowledgeNagFindings(c: ServiceController): void {
       );
     }
   }
+  for (const asg of c.config.nodeAutoScalingGroupNames) {
+    ack(
+      c.roles['node-events'],
+      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:autoscaling:<AWS::Region>:<AWS::AccountId>:autoScalingGroup:*:autoScalingGroupName/${asg}]`,
+      'The wildcard is the Auto Scaling group UUID, unknown at synth time; the group name pins the group.',
+    );
+  }
   ack(
     c.schedulerRole,
     `AwsSolutions-IAM5[Resource::${arnToken(c.functions.resync)}:*]`,

@@ -305,6 +305,8 @@ export class ServiceController extends Construct {
       POWERTOOLS_METRICS_NAMESPACE: cfg.metricsNamespace,
       // SDK v3 keeps connections alive by default; the variable is set for any v2-style code path and is harmless.
       AWS_NODEJS_CONNECTION_REUSE_ENABLED: '1',
+      // Stack traces in the logs point at the TypeScript sources (the bundles ship a source map).
+      NODE_OPTIONS: '--enable-source-maps',
     };
     if (cfg.nodeSecurityGroupId) env.NODE_SECURITY_GROUP_ID = cfg.nodeSecurityGroupId;
 
