@@ -91,8 +91,11 @@ export interface LoadBalancerAnnotations {
   targetGroupAttributes: Record<string, string>;
   /** Security group IDs or Name tag values replacing the managed SG. */
   securityGroups?: string[];
-  /** Whether to add the NLB-to-node rule on the node security group (default true). */
-  manageBackendSecurityGroupRules: boolean;
+  /**
+   * Whether to add the NLB-to-node rule on the node security group. Unset = default: yes with the managed SG, no
+   * when the user supplies `aws-load-balancer-security-groups` (as the AWS LB controller does).
+   */
+  manageBackendSecurityGroupRules?: boolean;
   /** From the annotation; spec.loadBalancerSourceRanges takes precedence when set (as in kube). */
   sourceRanges?: string[];
   ssl?: SslAnnotations;
@@ -264,7 +267,6 @@ export function parseLoadBalancerAnnotations(svc: V1Service): {
     additionalTags: {},
     lbAttributes: {},
     targetGroupAttributes: {},
-    manageBackendSecurityGroupRules: true,
     healthCheck: {},
     proxyProtocolV2: false,
   };
@@ -583,10 +585,10 @@ export function parseLoadBalancerAnnotations(svc: V1Service): {
     const n = parseIntRange(A.hcTimeout, timeout, 2, 120, 'health check timeout (seconds)', errs);
     if (n !== undefined) hc.timeoutSeconds = n;
   }
-  if (hc.timeoutSeconds !== undefined && hc.intervalSeconds !== undefined && hc.timeoutSeconds >= hc.intervalSeconds) {
-    // ELBv2: "Health check timeout must be smaller than the interval."
+  if (hc.timeoutSeconds !== undefined && hc.intervalSeconds !== undefined && hc.timeoutSeconds > hc.intervalSeconds) {
+    // A timeout longer than the interval would overlap probes; ELBv2 rejects it.
     errs.push(
-      invalid(field(A.hcTimeout), timeout, `must be smaller than the health check interval (${hc.intervalSeconds})`),
+      invalid(field(A.hcTimeout), timeout, `must not exceed the health check interval (${hc.intervalSeconds})`),
     );
   }
   const healthy = get(A.hcHealthy);

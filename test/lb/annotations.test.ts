@@ -72,8 +72,9 @@ describe('parseLoadBalancerAnnotations', () => {
     expect(messages({ [A.hcInterval]: '301' })).toHaveLength(1);
     expect(messages({ [A.hcInterval]: 'ten' })[0]).toContain('must be an integer between 5 and 300');
     expect(messages({ [A.hcTimeout]: '1' })).toHaveLength(1);
-    expect(messages({ [A.hcInterval]: '10', [A.hcTimeout]: '10' })[0]).toContain(
-      'smaller than the health check interval',
+    expect(parse({ [A.hcInterval]: '10', [A.hcTimeout]: '10' }).errors).toEqual([]);
+    expect(messages({ [A.hcInterval]: '10', [A.hcTimeout]: '11' })[0]).toContain(
+      'must not exceed the health check interval',
     );
     expect(messages({ [A.hcHealthy]: '11' })).toHaveLength(1);
     expect(messages({ [A.hcUnhealthy]: '1' })).toHaveLength(1);

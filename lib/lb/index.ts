@@ -1,0 +1,273 @@
+/**
+ * Public entry points of the load-balancer controller: one Network Load Balancer per LoadBalancer Service.
+ *   desired (builder.ts, pure) -> observed (observe.ts, by tags) -> plan (planner.ts, pure) -> apply (apply.ts).
+ * Requeue conditions surface as RequeueError (lib/errors.ts), raised only by calls.ts `classify` and by the quota
+ * check below; permanent failures become `status.error`.
+ */
+import { DescribeSecurityGroupsCommand, DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
+import { ControllerError, InvalidError, RequeueError } from '../errors.js';
+import { keyOf, type NodeInfo, type V1Service } from '../model/types.js';
+import { A } from '../model/annotations.js';
+import { applyPlan } from './apply.js';
+import { buildDesiredStack, type BuildEnv, type SecurityGroupInfo } from './builder.js';
+import { ec2 } from './calls.js';
+import { pool, type LoadBalancerContext } from './context.js';
+import type { Plan } from './model.js';
+import { emptyStack, observe, type ObservedWorld } from './observe.js';
+import { formatPlan, planStack } from './planner.js';
+import type { SubnetInfo } from './subnets.js';
+
+export { formatPlan } from './planner.js';
+export type { LoadBalancerContext } from './context.js';
+export { DEFAULT_NLB_QUOTA } from './context.js';
+export type { Plan } from './model.js';
+export { discoverNodes } from '../nodes/discover.js';
+
+export interface LoadBalancerStatus {
+  /** status.loadBalancer.ingress[0].hostname: the NLB's DNS name. */
+  hostname?: string;
+  warnings: string[];
+  /** A permanent failure, worded for `kubectl describe`; nothing was changed for a validation failure. */
+  error?: string;
+}
+
+/** Services with a spec.loadBalancerClass belong to another controller, as in kube's service controller. */
+export const LOAD_BALANCER_CLASS = 'service.k8s.aws/nlb';
+function wantsLoadBalancer(svc: V1Service): boolean {
+  return (
+    svc.spec?.type === 'LoadBalancer' &&
+    (!svc.spec.loadBalancerClass || svc.spec.loadBalancerClass === LOAD_BALANCER_CLASS)
+  );
+}
+
+function tagMap(tags: { Key?: string; Value?: string }[] | undefined): Record<string, string> {
+  return Object.fromEntries((tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
+}
+
+/** The AWS facts the pure builder needs: one DescribeSubnets per pass, SGs only when a Service names some. */
+async function loadEnv(ctx: LoadBalancerContext, services: V1Service[], nodes: NodeInfo[]): Promise<BuildEnv> {
+  const subnets: SubnetInfo[] = [];
+  let token: string | undefined;
+  do {
+    const r = await ec2(
+      ctx,
+      new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [ctx.vpcId] }], NextToken: token }),
+    );
+    for (const s of r.Subnets ?? []) {
+      subnets.push({
+        subnetId: s.SubnetId!,
+        availabilityZone: s.AvailabilityZone ?? '',
+        vpcId: s.VpcId ?? '',
+        tags: tagMap(s.Tags),
+      });
+    }
+    token = r.NextToken;
+  } while (token);
+  let vpcSecurityGroups: SecurityGroupInfo[] | undefined;
+  if (services.some((s) => s.metadata?.annotations?.[A.securityGroups] !== undefined)) {
+    vpcSecurityGroups = [];
+    let t: string | undefined;
+    do {
+      const r = await ec2(
+        ctx,
+        new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [ctx.vpcId] }], NextToken: t }),
+      );
+      for (const g of r.SecurityGroups ?? [])
+        vpcSecurityGroups.push({ groupId: g.GroupId!, groupName: g.GroupName ?? '', tags: tagMap(g.Tags) });
+      t = r.NextToken;
+    } while (t);
+  }
+  return {
+    clusterName: ctx.clusterName,
+    vpcId: ctx.vpcId,
+    subnets,
+    vpcSecurityGroups,
+    nodes,
+    nodeSecurityGroupId: ctx.nodeSecurityGroupId,
+  };
+}
+
+/** Quota check before creating an NLB: RequeueError when full, a warning from 80 %. */
+function checkQuota(ctx: LoadBalancerContext, plan: Plan, world: { accountNlbCount: number }): string[] {
+  if (!plan.actions.some((a) => a.kind === 'LoadBalancer' && a.op === 'create')) return [];
+  const releasing = plan.actions.filter((a) => a.kind === 'LoadBalancer' && a.op === 'delete').length;
+  const count = world.accountNlbCount - releasing;
+  if (count >= ctx.nlbQuota) {
+    throw new RequeueError(
+      `TooManyLoadBalancers: the account already has ${count} of ${ctx.nlbQuota} Network Load Balancers allowed in ` +
+        'this region; delete unused ones or raise the quota ("Network Load Balancers per Region")',
+      300,
+    );
+  }
+  if (count + 1 >= ctx.nlbQuota * 0.8) {
+    return [`this account will use ${count + 1} of its ${ctx.nlbQuota} Network Load Balancers in this region`];
+  }
+  return [];
+}
+
+async function planFor(ctx: LoadBalancerContext, svc: V1Service, env: BuildEnv, world: ObservedWorld): Promise<Plan> {
+  const key = keyOf(svc);
+  const observed = world.stacks.get(key) ?? emptyStack(key);
+  if (!wantsLoadBalancer(svc)) return planStack(null, observed, ctx.vpcId);
+  const built = buildDesiredStack(svc, env);
+  if (!built.desired) {
+    const msgs = built.errors;
+    throw new InvalidError(
+      `Service "${svc.metadata?.name ?? ''}" cannot get a load balancer: ${msgs.length === 1 ? msgs[0] : `[${msgs.join(', ')}]`}`,
+      msgs.map((m) => ({ field: m.split(':')[0] ?? '', message: m })),
+    );
+  }
+  const plan = planStack(built.desired, observed, ctx.vpcId);
+  plan.warnings.push(...checkQuota(ctx, plan, world));
+  return plan;
+}
+
+/** The plan reconcileService would apply, without applying it (for `svcctl plan -f FILE` and logs). */
+export async function planService(ctx: LoadBalancerContext, svc: V1Service, nodes: NodeInfo[]): Promise<Plan> {
+  const [env, world] = await Promise.all([loadEnv(ctx, [svc], nodes), observe(ctx, { stack: keyOf(svc) })]);
+  return planFor(ctx, svc, env, world);
+}
+
+async function runOne(
+  ctx: LoadBalancerContext,
+  svc: V1Service,
+  env: BuildEnv,
+  world: ObservedWorld,
+): Promise<LoadBalancerStatus> {
+  let plan: Plan;
+  try {
+    plan = await planFor(ctx, svc, env, world);
+  } catch (err) {
+    if (err instanceof ControllerError && err.permanent) return { warnings: [], error: err.message };
+    throw err;
+  }
+  if (plan.actions.length) ctx.log?.('info', formatPlan(plan), { stack: plan.stack });
+  try {
+    const r = await applyPlan(ctx, plan);
+    if (!wantsLoadBalancer(svc)) return { warnings: plan.warnings };
+    return { hostname: r.hostname, warnings: plan.warnings };
+  } catch (err) {
+    if (err instanceof ControllerError && err.permanent) return { warnings: plan.warnings, error: err.message };
+    throw err;
+  }
+}
+
+/**
+ * Converges the NLB of one stored Service. Returns the status to write; throws RequeueError/TransientError when
+ * the same input should be retried later (quota full, resources still detaching, throttling).
+ * A Service that is not (or no longer) type LoadBalancer gets its load balancer removed.
+ */
+export async function reconcileService(
+  ctx: LoadBalancerContext,
+  svc: V1Service,
+  nodes: NodeInfo[],
+): Promise<LoadBalancerStatus> {
+  if (svc.spec?.type === 'LoadBalancer' && !wantsLoadBalancer(svc)) {
+    return { warnings: [`spec.loadBalancerClass "${svc.spec.loadBalancerClass}" is handled by another controller`] };
+  }
+  const [env, world] = await Promise.all([
+    wantsLoadBalancer(svc) ? loadEnv(ctx, [svc], nodes) : Promise.resolve({} as BuildEnv),
+    observe(ctx, { stack: keyOf(svc) }),
+  ]);
+  return runOne(ctx, svc, env, world);
+}
+
+/** Removes every resource of the Service's stack, in dependency order. Idempotent; RequeueError until SGs are free. */
+export async function deleteServiceLoadBalancer(ctx: LoadBalancerContext, serviceKey: string): Promise<void> {
+  const world = await observe(ctx, { stack: serviceKey });
+  const plan = planStack(null, world.stacks.get(serviceKey) ?? emptyStack(serviceKey), ctx.vpcId);
+  if (plan.actions.length) ctx.log?.('info', formatPlan(plan), { stack: serviceKey });
+  await applyPlan(ctx, plan);
+}
+
+export interface ReconcileAllOptions {
+  /**
+   * 'targets': only target registration (a node joined or left): reads target groups and their targets, nothing
+   * else, and registers/deregisters. 'full' (default): the whole pipeline for every Service (resync).
+   */
+  scope?: 'full' | 'targets';
+}
+
+export interface ReconcileAllResult {
+  statuses: Map<string, LoadBalancerStatus>;
+  /** Services to retry, with the reason. */
+  requeue: Map<string, string>;
+}
+
+/**
+ * Batch reconcile for node join/leave and periodic resync: ONE observation (one listing of NLBs / TGs / SGs for the
+ * whole cluster), one DescribeSubnets; the caller passes nodes from one discoverNodes call. Services run in
+ * parallel behind the shared token buckets.
+ */
+export async function reconcileAll(
+  ctx: LoadBalancerContext,
+  services: V1Service[],
+  nodes: NodeInfo[],
+  opts: ReconcileAllOptions = {},
+): Promise<ReconcileAllResult> {
+  const statuses = new Map<string, LoadBalancerStatus>();
+  const requeue = new Map<string, string>();
+  const lbServices = services.filter(wantsLoadBalancer);
+  if (opts.scope === 'targets') {
+    const [env, world] = await Promise.all([loadEnv(ctx, lbServices, nodes), observe(ctx, { targetsOnly: true })]);
+    await pool(lbServices, ctx.concurrency ?? 8, async (svc) => {
+      const key = keyOf(svc);
+      const built = buildDesiredStack(svc, env);
+      const observed = world.stacks.get(key);
+      if (!built.desired || !observed) return;
+      // Only target (de)registration on target groups that exist; anything else waits for the full pass.
+      const plan = planStack(built.desired, { ...emptyStack(key), targetGroups: observed.targetGroups }, ctx.vpcId);
+      plan.actions = plan.actions.filter(
+        (a) => (a.kind === 'RegisterTargets' || a.kind === 'DeregisterTargets') && typeof a.arn === 'string',
+      );
+      try {
+        await applyPlan(ctx, plan);
+        statuses.set(key, { warnings: plan.warnings });
+      } catch (err) {
+        requeue.set(key, (err as Error).message);
+      }
+    });
+    return { statuses, requeue };
+  }
+  const [env, world] = await Promise.all([loadEnv(ctx, lbServices, nodes), observe(ctx)]);
+  // Creations in one pass share the quota: count them as they happen.
+  await pool(services, ctx.concurrency ?? 8, async (svc) => {
+    const key = keyOf(svc);
+    if (!wantsLoadBalancer(svc) && !world.stacks.has(key)) return;
+    try {
+      const st = await runOne(ctx, svc, env, world);
+      if (st.hostname && !world.stacks.get(key)?.loadBalancers.length) world.accountNlbCount++;
+      statuses.set(key, st);
+    } catch (err) {
+      requeue.set(key, (err as Error).message);
+    }
+  });
+  return { statuses, requeue };
+}
+
+/**
+ * Deletes every stack tagged for this cluster whose Service is not in `liveServiceKeys` (Services deleted while the
+ * controller was down, or resources a crash left behind). Resources of other clusters and untagged resources are
+ * never considered: observation only returns resources owned by this cluster.
+ */
+export async function sweep(
+  ctx: LoadBalancerContext,
+  liveServiceKeys: Iterable<string>,
+): Promise<{ deleted: string[]; requeue: Map<string, string> }> {
+  const live = new Set(liveServiceKeys);
+  const world = await observe(ctx);
+  const deleted: string[] = [];
+  const requeue = new Map<string, string>();
+  const orphans = [...world.stacks.values()]
+    .filter((s) => !live.has(s.stack))
+    .sort((a, b) => a.stack.localeCompare(b.stack));
+  await pool(orphans, ctx.concurrency ?? 8, async (s) => {
+    try {
+      await applyPlan(ctx, planStack(null, s, ctx.vpcId));
+      deleted.push(s.stack);
+    } catch (err) {
+      requeue.set(s.stack, (err as Error).message);
+    }
+  });
+  return { deleted: deleted.sort(), requeue };
+}

@@ -1,0 +1,241 @@
+/**
+ * Data shapes of the load-balancer pipeline: desired state (built from a Service), observed state (read from AWS
+ * by ownership tags) and the plan between them. Everything here is plain JSON: plans are logged, printed by
+ * `svcctl plan` and compared with golden files. Pure: no AWS SDK import.
+ */
+
+export type ListenerProtocol = 'TCP' | 'UDP' | 'TCP_UDP' | 'TLS';
+export type TargetGroupProtocol = 'TCP' | 'UDP' | 'TCP_UDP' | 'TLS';
+
+export interface SubnetMapping {
+  subnetId: string;
+  allocationId?: string;
+  privateIPv4Address?: string;
+}
+
+export interface HealthCheck {
+  protocol: 'TCP' | 'HTTP' | 'HTTPS';
+  /** "traffic-port" or a port number as a string (the ELBv2 API's own representation). */
+  port: string;
+  path?: string;
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  healthyThreshold: number;
+  unhealthyThreshold: number;
+  /** HTTP(S) only. */
+  matcher?: string;
+}
+
+export interface DesiredLoadBalancer {
+  name: string;
+  scheme: 'internet-facing' | 'internal';
+  ipAddressType: 'ipv4' | 'dualstack';
+  subnetMappings: SubnetMapping[];
+  /** Security group IDs; the literal "managed" stands for the managed SG of this stack. */
+  securityGroups: string[];
+  attributes: Record<string, string>;
+  tags: Record<string, string>;
+}
+
+export interface DesiredTargetGroup {
+  /** Stable identity inside the stack, e.g. "tcp-80"; stored in the resource tag. */
+  key: string;
+  name: string;
+  protocol: TargetGroupProtocol;
+  /** The NodePort. */
+  port: number;
+  vpcId: string;
+  targetType: 'instance';
+  healthCheck: HealthCheck;
+  attributes: Record<string, string>;
+  /** Instance IDs, sorted. */
+  targets: string[];
+  tags: Record<string, string>;
+}
+
+export interface DesiredListener {
+  key: string;
+  port: number;
+  protocol: ListenerProtocol;
+  targetGroupKey: string;
+  certificateArns?: string[];
+  sslPolicy?: string;
+  alpnPolicy?: string;
+  tags: Record<string, string>;
+}
+
+export interface IngressRule {
+  protocol: 'tcp' | 'udp';
+  fromPort: number;
+  toPort: number;
+  cidr: string;
+}
+
+export interface DesiredSecurityGroup {
+  name: string;
+  description: string;
+  ingress: IngressRule[];
+  tags: Record<string, string>;
+}
+
+/** A port range on the node security group opened to the NLB's security group. */
+export interface NodePermission {
+  protocol: 'tcp' | 'udp';
+  fromPort: number;
+  toPort: number;
+}
+
+export interface DesiredNodeRule {
+  groupId: string;
+  /** Source security group: an ID, or "managed". */
+  sourceGroup: string;
+  description: string;
+  permissions: NodePermission[];
+}
+
+export interface DesiredStack {
+  cluster: string;
+  /** "<namespace>/<name>". */
+  stack: string;
+  loadBalancer: DesiredLoadBalancer;
+  securityGroup?: DesiredSecurityGroup;
+  nodeRule?: DesiredNodeRule;
+  targetGroups: DesiredTargetGroup[];
+  listeners: DesiredListener[];
+  warnings: string[];
+}
+
+export interface ObservedListener {
+  arn: string;
+  port: number;
+  protocol: string;
+  targetGroupArn?: string;
+  certificateArns: string[];
+  sslPolicy?: string;
+  alpnPolicy?: string;
+}
+
+export interface ObservedLoadBalancer {
+  arn: string;
+  name: string;
+  dnsName: string;
+  scheme: string;
+  type: string;
+  ipAddressType: string;
+  vpcId: string;
+  state: string;
+  createdTime: string;
+  subnetMappings: SubnetMapping[];
+  securityGroups: string[];
+  tags: Record<string, string>;
+  attributes: Record<string, string>;
+  listeners: ObservedListener[];
+}
+
+export interface ObservedTargetGroup {
+  arn: string;
+  name: string;
+  protocol: string;
+  port: number;
+  vpcId: string;
+  targetType: string;
+  healthCheck: HealthCheck;
+  tags: Record<string, string>;
+  attributes: Record<string, string>;
+  /** Registered instance IDs (draining ones excluded), sorted. */
+  targets: string[];
+  loadBalancerArns: string[];
+}
+
+export interface ObservedSecurityGroup {
+  groupId: string;
+  groupName: string;
+  tags: Record<string, string>;
+  ingress: IngressRule[];
+}
+
+export interface ObservedNodePermission extends NodePermission {
+  groupId: string;
+  sourceGroupId: string;
+  /** Identifies the stack (tags.ts nodeRuleDescription); sent back on revoke for EC2 implementations that match on it. */
+  description: string;
+}
+
+export interface ObservedStack {
+  stack: string;
+  loadBalancers: ObservedLoadBalancer[];
+  targetGroups: ObservedTargetGroup[];
+  securityGroups: ObservedSecurityGroup[];
+  nodePermissions: ObservedNodePermission[];
+}
+
+/** A value known at plan time, or a reference to a resource the same plan creates. */
+export type Ref = string | { ref: 'lb' } | { ref: 'sg' } | { ref: 'tg'; key: string };
+
+export type Action =
+  | { op: 'create'; kind: 'SecurityGroup'; name: string; desired: DesiredSecurityGroup; vpcId: string }
+  | {
+      op: 'update';
+      kind: 'SecurityGroupIngress';
+      name: string;
+      groupId: Ref;
+      authorize: IngressRule[];
+      revoke: IngressRule[];
+    }
+  | { op: 'create'; kind: 'LoadBalancer'; name: string; desired: DesiredLoadBalancer; securityGroups: Ref[] }
+  | { op: 'update'; kind: 'LoadBalancerAttributes'; name: string; arn: Ref; attributes: Record<string, string> }
+  | { op: 'update'; kind: 'LoadBalancerSubnets'; name: string; arn: string; subnetMappings: SubnetMapping[] }
+  | { op: 'update'; kind: 'LoadBalancerSecurityGroups'; name: string; arn: string; securityGroups: Ref[] }
+  | { op: 'create'; kind: 'TargetGroup'; name: string; desired: DesiredTargetGroup }
+  | {
+      op: 'update';
+      kind: 'TargetGroupHealthCheck';
+      name: string;
+      arn: string;
+      healthCheck: HealthCheck;
+      changes: string[];
+    }
+  | { op: 'update'; kind: 'TargetGroupAttributes'; name: string; arn: Ref; attributes: Record<string, string> }
+  | { op: 'update'; kind: 'RegisterTargets'; name: string; arn: Ref; port: number; instanceIds: string[] }
+  | { op: 'update'; kind: 'DeregisterTargets'; name: string; arn: string; port: number; instanceIds: string[] }
+  | {
+      op: 'update';
+      kind: 'Tags';
+      name: string;
+      service: 'elbv2' | 'ec2';
+      resource: string;
+      add: Record<string, string>;
+      remove: string[];
+    }
+  | { op: 'create'; kind: 'Listener'; name: string; loadBalancer: Ref; desired: DesiredListener; targetGroup: Ref }
+  | {
+      op: 'update';
+      kind: 'Listener';
+      name: string;
+      arn: string;
+      desired: DesiredListener;
+      targetGroup: Ref;
+      changes: string[];
+    }
+  | {
+      op: 'update';
+      kind: 'NodeRule';
+      name: string;
+      groupId: string;
+      sourceGroup: Ref;
+      authorize: NodePermission[];
+      description: string;
+    }
+  | { op: 'delete'; kind: 'NodeRule'; name: string; groupId: string; permissions: ObservedNodePermission[] }
+  | { op: 'delete'; kind: 'Listener'; name: string; arn: string }
+  | { op: 'delete'; kind: 'TargetGroup'; name: string; arn: string }
+  | { op: 'delete'; kind: 'LoadBalancer'; name: string; arn: string; reason: string }
+  | { op: 'delete'; kind: 'SecurityGroup'; name: string; groupId: string };
+
+export interface Plan {
+  stack: string;
+  actions: Action[];
+  warnings: string[];
+  /** The DNS name the Service will have once applied (known when the kept NLB already exists). */
+  hostname?: string;
+}
