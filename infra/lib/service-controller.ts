@@ -97,20 +97,12 @@ type Capability =
 
 export const FUNCTION_CAPABILITIES: Record<HandlerName, readonly Capability[]> = {
   // Reconciles one Service: its NLB, listeners, target groups, security groups; derives Endpoints; asks for a push.
-  'service-events': ['tableReadWrite', 'describe', 'elbv2Write', 'securityGroups', 'putEvents', 'pushQueueSend'],
+  // No handler publishes on the bus today (only svcctl and other producers do), so none has 'putEvents'.
+  'service-events': ['tableReadWrite', 'describe', 'elbv2Write', 'securityGroups', 'pushQueueSend'],
   // Adds/removes a node from target groups, completes the ASG lifecycle action, asks for a push.
-  'node-events': ['tableReadWrite', 'describe', 'elbv2Write', 'putEvents', 'pushQueueSend', 'lifecycle'],
+  'node-events': ['tableReadWrite', 'describe', 'elbv2Write', 'pushQueueSend', 'lifecycle'],
   // Full reconcile: everything service-events does, plus garbage collection of stale artifacts.
-  resync: [
-    'tableReadWrite',
-    'describe',
-    'elbv2Write',
-    'securityGroups',
-    'putEvents',
-    'pushQueueSend',
-    'bucketReadWrite',
-    'ssmRead',
-  ],
+  resync: ['tableReadWrite', 'describe', 'elbv2Write', 'securityGroups', 'pushQueueSend', 'bucketReadWrite', 'ssmRead'],
   // Records per-node apply results; a failed node gets a new push request.
   'ssm-status': ['tableReadWrite', 'describe', 'ssmRead', 'pushQueueSend'],
   // Renders node configuration, uploads it, and runs the document on the nodes.
