@@ -51,7 +51,6 @@ function attrDiff(have: Record<string, string>, want: Record<string, string>): R
 
 const ruleKey = (r: IngressRule) => `${r.protocol}:${r.fromPort}-${r.toPort}:${r.cidr}`;
 const permKey = (p: NodePermission) => `${p.protocol}:${p.fromPort}-${p.toPort}`;
-const mappingKey = (m: SubnetMapping) => `${m.subnetId}|${m.allocationId ?? ''}|${m.privateIPv4Address ?? ''}`;
 
 /** Oldest first, then by ARN: a deterministic choice among duplicates. */
 function byAge<T extends { arn: string; createdTime?: string }>(a: T, b: T): number {
@@ -471,10 +470,7 @@ export function formatPlan(plan: Plan): string {
       case 'LoadBalancer':
         detail =
           a.op === 'create'
-            ? `${a.desired.scheme} ${a.desired.ipAddressType} subnets=${a.desired.subnetMappings
-                .map(mappingKey)
-                .map((s) => s.replace(/\|+$/, ''))
-                .join(',')}`
+            ? `${a.desired.scheme} ${a.desired.ipAddressType} subnets=${a.desired.subnetMappings.map(fmtMapping).join(',')}`
             : a.reason;
         break;
       case 'LoadBalancerAttributes':
@@ -531,6 +527,10 @@ function summary(plan: Plan): string {
 }
 function fmtRule(r: IngressRule): string {
   return `${r.protocol}/${r.fromPort === r.toPort ? r.fromPort : `${r.fromPort}-${r.toPort}`} from ${r.cidr}`;
+}
+function fmtMapping(m: SubnetMapping): string {
+  const extra = m.allocationId ?? m.privateIPv4Address;
+  return extra ? `${m.subnetId}(${extra})` : m.subnetId;
 }
 function fmtRef(r: Ref): string {
   if (typeof r === 'string') return r;

@@ -20,14 +20,14 @@ const parse = (a: Record<string, string>) => parseLoadBalancerAnnotations(svc(a)
 const messages = (a: Record<string, string>) => parse(a).errors.map(formatFieldError);
 
 describe('parseLoadBalancerAnnotations', () => {
-  it('defaults: internet-facing, ipv4, managed backend rules, no errors', () => {
+  it('defaults: internet-facing, ipv4, backend rules left to the default, no errors', () => {
     const { config, errors } = parse({});
     expect(errors).toEqual([]);
     expect(config).toMatchObject({
       scheme: 'internet-facing',
       ipAddressType: 'ipv4',
-      manageBackendSecurityGroupRules: true,
     });
+    expect(config.manageBackendSecurityGroupRules).toBeUndefined();
     expect(config.subnets).toBeUndefined();
     expect(config.ssl).toBeUndefined();
   });

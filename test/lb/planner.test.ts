@@ -1,0 +1,391 @@
+/**
+ * Pure planner tests: whole desired states and plans as JSON golden files (test/lb/golden/). Regenerate after an
+ * intended change with UPDATE_GOLDEN=1 npx vitest run test/lb/planner.test.ts, then review the diff.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import { buildDesiredStack, type BuildEnv } from '../../lib/lb/builder.js';
+import type { DesiredStack, ObservedStack } from '../../lib/lb/model.js';
+import { formatPlan, planStack } from '../../lib/lb/planner.js';
+import { selectSubnets, type SubnetInfo } from '../../lib/lb/subnets.js';
+import { loadBalancerName } from '../../lib/lb/naming.js';
+import { A } from '../../lib/model/annotations.js';
+import type { NodeInfo } from '../../lib/model/types.js';
+import { lbService } from './fixture.js';
+
+const GOLDEN = join(dirname(fileURLToPath(import.meta.url)), 'golden');
+
+function golden(name: string, value: unknown): void {
+  const file = join(GOLDEN, `${name}.json`);
+  const text = JSON.stringify(value, null, 2) + '\n';
+  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) {
+    if (process.env.CI && !existsSync(file)) throw new Error(`golden file ${file} missing`);
+    mkdirSync(GOLDEN, { recursive: true });
+    writeFileSync(file, text);
+  }
+  expect(text).toBe(readFileSync(file, 'utf8'));
+}
+
+const CLUSTER = 'prod';
+const subnets: SubnetInfo[] = [
+  {
+    subnetId: 'subnet-0a',
+    availabilityZone: 'us-east-1a',
+    vpcId: 'vpc-1',
+    tags: { 'kubernetes.io/role/elb': '1', Name: 'pub-a' },
+  },
+  {
+    subnetId: 'subnet-0b',
+    availabilityZone: 'us-east-1b',
+    vpcId: 'vpc-1',
+    tags: { 'kubernetes.io/role/elb': '1', 'kubernetes.io/cluster/prod': 'shared' },
+  },
+  {
+    subnetId: 'subnet-0c',
+    availabilityZone: 'us-east-1a',
+    vpcId: 'vpc-1',
+    tags: { 'kubernetes.io/role/internal-elb': '1' },
+  },
+  {
+    subnetId: 'subnet-0d',
+    availabilityZone: 'us-east-1b',
+    vpcId: 'vpc-1',
+    tags: { 'kubernetes.io/role/internal-elb': '1', 'kubernetes.io/cluster/prod': 'owned' },
+  },
+  {
+    subnetId: 'subnet-0e',
+    availabilityZone: 'us-east-1c',
+    vpcId: 'vpc-1',
+    tags: { 'kubernetes.io/cluster/other': 'owned' },
+  },
+];
+const node = (i: number, az: string, labels: Record<string, string> = {}, state = 'running'): NodeInfo => ({
+  name: `ip-10-0-0-${i}.ec2.internal`,
+  instanceId: `i-000${i}`,
+  privateIp: `10.0.0.${i}`,
+  availabilityZone: az,
+  state,
+  labels: { 'kubernetes.io/cluster/prod': 'owned', ...labels },
+});
+const nodes = [
+  node(1, 'us-east-1a', { role: 'edge' }),
+  node(2, 'us-east-1b'),
+  node(3, 'us-east-1a', { 'node.kubernetes.io/exclude-from-external-load-balancers': 'true' }),
+  node(4, 'us-east-1b', {}, 'stopped'),
+];
+const env: BuildEnv = { clusterName: CLUSTER, vpcId: 'vpc-1', subnets, nodes, nodeSecurityGroupId: 'sg-nodes' };
+
+function build(svc: ReturnType<typeof lbService>, e: BuildEnv = env): DesiredStack {
+  const r = buildDesiredStack(svc, e);
+  if (!r.desired) throw new Error(r.errors.join('; '));
+  return r.desired;
+}
+
+/** What AWS would hold after applying `d` (ARNs/IDs synthesised deterministically). */
+function observedFrom(d: DesiredStack): ObservedStack {
+  const sgId = 'sg-managed';
+  const tgArn = (k: string) => `arn:tg/${k}`;
+  return {
+    stack: d.stack,
+    loadBalancers: [
+      {
+        arn: 'arn:lb/1',
+        name: d.loadBalancer.name,
+        dnsName: `${d.loadBalancer.name}.elb.amazonaws.com`,
+        scheme: d.loadBalancer.scheme,
+        type: 'network',
+        ipAddressType: d.loadBalancer.ipAddressType,
+        vpcId: 'vpc-1',
+        state: 'active',
+        createdTime: '2026-01-01T00:00:00.000Z',
+        subnetMappings: d.loadBalancer.subnetMappings,
+        securityGroups: d.loadBalancer.securityGroups.map((s) => (s === 'managed' ? sgId : s)),
+        tags: d.loadBalancer.tags,
+        attributes: { ...d.loadBalancer.attributes, 'deletion_protection.enabled': 'false' },
+        listeners: d.listeners.map((l) => ({
+          arn: `arn:listener/${l.port}`,
+          port: l.port,
+          protocol: l.protocol,
+          targetGroupArn: tgArn(l.targetGroupKey),
+          certificateArns: l.certificateArns?.slice(0, 1) ?? [],
+          sslPolicy: l.sslPolicy,
+          alpnPolicy: l.alpnPolicy,
+        })),
+      },
+    ],
+    targetGroups: d.targetGroups.map((t) => ({
+      arn: tgArn(t.key),
+      name: t.name,
+      protocol: t.protocol,
+      port: t.port,
+      vpcId: t.vpcId,
+      targetType: t.targetType,
+      healthCheck: t.healthCheck,
+      tags: t.tags,
+      attributes: { ...t.attributes, 'stickiness.enabled': 'false' },
+      targets: t.targets,
+      loadBalancerArns: ['arn:lb/1'],
+    })),
+    securityGroups: d.securityGroup
+      ? [
+          {
+            groupId: sgId,
+            groupName: d.securityGroup.name,
+            tags: d.securityGroup.tags,
+            ingress: d.securityGroup.ingress,
+          },
+        ]
+      : [],
+    nodePermissions: d.nodeRule
+      ? d.nodeRule.permissions.map((p) => ({
+          ...p,
+          groupId: d.nodeRule!.groupId,
+          sourceGroupId: d.nodeRule!.sourceGroup === 'managed' ? sgId : d.nodeRule!.sourceGroup,
+          description: d.nodeRule!.description,
+        }))
+      : [],
+  };
+}
+const empty = (stack: string): ObservedStack => ({
+  stack,
+  loadBalancers: [],
+  targetGroups: [],
+  securityGroups: [],
+  nodePermissions: [],
+});
+
+describe('desired state and plans (golden)', () => {
+  const cases: Record<string, ReturnType<typeof lbService>> = {
+    'cluster-tcp-udp': lbService('dns', {
+      namespace: 'kube-system',
+      ports: [
+        { name: 'dns', port: 53, nodePort: 30053, protocol: 'UDP' },
+        { name: 'dns-tcp', port: 53, nodePort: 30053, protocol: 'TCP' },
+        { name: 'metrics', port: 9153, nodePort: 31153 },
+      ],
+    }),
+    'local-healthcheck': lbService('web', { local: true, sourceRanges: ['203.0.113.0/24'] }),
+    'tls-internal': lbService('api', {
+      ports: [
+        { name: 'https', port: 443, nodePort: 30443 },
+        { name: 'http', port: 80, nodePort: 30080 },
+      ],
+      annotations: {
+        [A.scheme]: 'internal',
+        [A.sslCert]: 'arn:aws:acm:us-east-1:123456789012:certificate/abc',
+        [A.sslPorts]: 'https',
+        [A.backendProtocol]: 'ssl',
+        [A.privateIpv4Addresses]: '10.0.3.10,10.0.4.10',
+        [A.targetNodeLabels]: 'role=edge',
+        [A.crossZone]: 'true',
+        [A.hcProtocol]: 'http',
+        [A.hcPath]: '/ready',
+        [A.hcInterval]: '30',
+        [A.additionalTags]: 'cost-center=42',
+        [A.tgAttributes]: 'deregistration_delay.timeout_seconds=30',
+        [A.accessLogEnabled]: 'true',
+        [A.accessLogBucket]: 'lb-logs',
+        [A.accessLogPrefix]: 'api',
+      },
+    }),
+  };
+  for (const [name, svc] of Object.entries(cases)) {
+    it(`${name}: desired state and create plan`, () => {
+      const desired = build(svc);
+      const plan = planStack(desired, empty(desired.stack), 'vpc-1');
+      golden(name, { desired, plan, text: formatPlan(plan).split('\n') });
+      expect(planStack(desired, observedFrom(desired), 'vpc-1').actions).toEqual([]);
+    });
+  }
+
+  it('update: port added/removed, node joined/left, annotation changed, nodePort changed (TG replaced)', () => {
+    const before = build(
+      lbService('web', {
+        ports: [
+          { name: 'a', port: 80, nodePort: 30080 },
+          { name: 'b', port: 81, nodePort: 30081 },
+        ],
+      }),
+    );
+    const after = build(
+      lbService('web', {
+        ports: [
+          { name: 'a', port: 80, nodePort: 30090 },
+          { name: 'c', port: 82, nodePort: 30082 },
+        ],
+        annotations: { [A.hcInterval]: '20', [A.additionalTags]: 'team=x' },
+      }),
+      { ...env, nodes: [node(1, 'us-east-1a'), node(5, 'us-east-1b')] },
+    );
+    const plan = planStack(after, observedFrom(before), 'vpc-1');
+    golden('update', { plan, text: formatPlan(plan).split('\n') });
+    const kinds = plan.actions.map((a) => `${a.op} ${a.kind}`);
+    // The NLB stays; the listener on 80 moves to the replacement TG before the old TG is deleted.
+    expect(kinds).not.toContain('create LoadBalancer');
+    expect(kinds.indexOf('update Listener')).toBeLessThan(kinds.indexOf('delete TargetGroup'));
+    expect(kinds.indexOf('delete Listener')).toBeLessThan(kinds.indexOf('delete TargetGroup'));
+  });
+
+  it('scheme change: the old NLB releases its listeners and goes first, TGs are kept and re-attached', () => {
+    const before = build(lbService('web'));
+    const after = build(lbService('web', { annotations: { [A.scheme]: 'internal' } }));
+    const plan = planStack(after, observedFrom(before), 'vpc-1');
+    golden('scheme-change', { text: formatPlan(plan).split('\n') });
+    expect(plan.actions.slice(0, 2).map((a) => `${a.op} ${a.kind}`)).toEqual([
+      'delete Listener',
+      'delete LoadBalancer',
+    ]);
+    expect(plan.actions.some((a) => a.kind === 'TargetGroup')).toBe(false);
+  });
+
+  it('delete: listeners, then target groups, then node rules, then the NLB, then the SG', () => {
+    const d = build(
+      lbService('web', {
+        ports: [
+          { port: 80, nodePort: 30080 },
+          { port: 81, nodePort: 30081 },
+        ],
+      }),
+    );
+    const plan = planStack(null, observedFrom(d), 'vpc-1');
+    golden('delete', { text: formatPlan(plan).split('\n') });
+    expect(plan.actions.map((a) => `${a.op} ${a.kind}`)).toEqual([
+      'delete Listener',
+      'delete Listener',
+      'delete TargetGroup',
+      'delete TargetGroup',
+      'delete NodeRule',
+      'delete LoadBalancer',
+      'delete SecurityGroup',
+    ]);
+  });
+
+  it('duplicate NLBs (a crashed create) keep the oldest with the desired name and delete the rest', () => {
+    const d = build(lbService('web'));
+    const o = observedFrom(d);
+    o.loadBalancers.push({
+      ...o.loadBalancers[0]!,
+      arn: 'arn:lb/2',
+      createdTime: '2026-01-02T00:00:00.000Z',
+      listeners: [],
+    });
+    const plan = planStack(d, o, 'vpc-1');
+    expect(plan.actions).toEqual([
+      { op: 'delete', kind: 'LoadBalancer', name: d.loadBalancer.name, arn: 'arn:lb/2', reason: 'duplicate' },
+    ]);
+  });
+
+  it('targets are registered in batches of at most 200', () => {
+    const many = Array.from({ length: 450 }, (_, i) => node(i + 10, i % 2 ? 'us-east-1a' : 'us-east-1b'));
+    const d = build(lbService('big'), { ...env, nodes: many });
+    const regs = planStack(d, empty(d.stack), 'vpc-1').actions.filter((a) => a.kind === 'RegisterTargets');
+    expect(regs.map((a) => (a.kind === 'RegisterTargets' ? a.instanceIds.length : 0))).toEqual([200, 200, 50]);
+  });
+
+  it('warns before nodes x ports pass 500 targets per AZ', () => {
+    const many = Array.from({ length: 300 }, (_, i) => node(i + 10, 'us-east-1a'));
+    const d = build(
+      lbService('big', {
+        ports: [
+          { port: 80, nodePort: 30080 },
+          { port: 81, nodePort: 30081 },
+        ],
+      }),
+      { ...env, nodes: many },
+    );
+    expect(d.warnings.join()).toContain('600 targets in us-east-1a exceed the NLB quota of 500');
+    const d2 = build(lbService('big'), {
+      ...env,
+      nodes: Array.from({ length: 420 }, (_, i) => node(i + 10, 'us-east-1a')),
+    });
+    expect(d2.warnings.join()).toContain('near the NLB quota');
+  });
+
+  it('rejects what an NLB cannot do, with apiserver-style messages', () => {
+    const r = buildDesiredStack(lbService('x', { ports: [{ port: 80, nodePort: 30080, protocol: 'SCTP' }] }), env);
+    expect(r.errors[0]).toBe(
+      'spec.ports[0].protocol: Unsupported value: "SCTP": a Network Load Balancer supports TCP and UDP',
+    );
+    const r2 = buildDesiredStack(
+      lbService('x', {
+        ports: [
+          { port: 53, nodePort: 30053, protocol: 'UDP' },
+          { port: 53, nodePort: 30054 },
+        ],
+      }),
+      env,
+    );
+    expect(r2.errors[0]).toContain('must use the same nodePort (30053)');
+    const r3 = buildDesiredStack(lbService('x', { annotations: { [A.subnets]: 'nope' } }), env);
+    expect(r3.errors[0]).toContain('subnet "nope" not found');
+  });
+
+  it('steady state: any built stack planned against itself is empty (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.uniqueArray(fc.integer({ min: 1, max: 65535 }), { minLength: 1, maxLength: 6 }),
+        fc.subarray(nodes),
+        fc.boolean(),
+        (ports, ns, local) => {
+          const svc = lbService('p', {
+            ports: ports.map((p, i) => ({ port: p, nodePort: 30000 + i, name: `p${i}` })),
+            local,
+          });
+          const d = build(svc, { ...env, nodes: ns });
+          return planStack(d, observedFrom(d), 'vpc-1').actions.length === 0;
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('subnet selection and names', () => {
+  it('one subnet per AZ: role tag, then cluster tag, then lowest id; never another cluster', () => {
+    expect(selectSubnets(subnets, CLUSTER, 'internet-facing').subnets!.map((s) => s.subnetId)).toEqual([
+      'subnet-0a',
+      'subnet-0b',
+    ]);
+    expect(selectSubnets(subnets, CLUSTER, 'internal').subnets!.map((s) => s.subnetId)).toEqual([
+      'subnet-0c',
+      'subnet-0d',
+    ]);
+    const untagged: SubnetInfo[] = [
+      { subnetId: 'subnet-9', availabilityZone: 'a', vpcId: 'v', tags: {} },
+      { subnetId: 'subnet-5', availabilityZone: 'a', vpcId: 'v', tags: {} },
+      { subnetId: 'subnet-7', availabilityZone: 'a', vpcId: 'v', tags: { 'kubernetes.io/cluster/prod': 'shared' } },
+    ];
+    expect(selectSubnets(untagged, CLUSTER, 'internal').subnets!.map((s) => s.subnetId)).toEqual(['subnet-7']);
+    expect(selectSubnets(untagged.slice(0, 2), CLUSTER, 'internal').subnets!.map((s) => s.subnetId)).toEqual([
+      'subnet-5',
+    ]);
+    expect(selectSubnets([subnets[4]!], CLUSTER, 'internet-facing').error).toContain('no usable subnet');
+    expect(
+      selectSubnets(subnets, CLUSTER, 'internet-facing', ['pub-a', 'subnet-0d']).subnets!.map((s) => s.subnetId),
+    ).toEqual(['subnet-0a', 'subnet-0d']);
+    expect(selectSubnets(subnets, CLUSTER, 'internet-facing', ['subnet-0a', 'subnet-0c']).error).toContain(
+      'one subnet per Availability Zone',
+    );
+  });
+
+  it('NLB names are deterministic, ELBv2-valid and at most 32 characters (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.stringMatching(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/),
+        fc.stringMatching(/^[a-z]([-a-z0-9]{0,61}[a-z0-9])?$/),
+        (ns, name) => {
+          const n = loadBalancerName('c', ns, name, 'internet-facing');
+          return (
+            n.length <= 32 &&
+            /^[A-Za-z0-9][A-Za-z0-9-]*[A-Za-z0-9]$/.test(n) &&
+            n === loadBalancerName('c', ns, name, 'internet-facing')
+          );
+        },
+      ),
+    );
+    expect(loadBalancerName('c', 'ns', 'a', 'internal')).not.toBe(loadBalancerName('c', 'ns', 'a', 'internet-facing'));
+  });
+});
