@@ -1,0 +1,208 @@
+#!/usr/bin/env bash
+# serverless-service-controller node agent.
+#
+# Run by the SSM Command document (lib/dataplane/ssm-document.ts) on every node of the cluster, or by the local
+# transport inside a network namespace. Inputs are environment variables only, set from SSM parameters that SSM has
+# already checked against allowedPattern; they are re-checked here and only ever used as data, never evaluated.
+#
+#   SSC_VERSION          desired data-plane version (digits)
+#   SSC_MODE             full | delta  (delta: apply the small transaction when this node is exactly one push behind)
+#   SSC_MANIFEST_SHA256  sha256 of the manifest (inline archive or downloaded manifest)
+#   SSC_MANIFEST_URL     https URL of the manifest (S3 presigned GET), or empty when SSC_INLINE is set
+#   SSC_INLINE           base64 of a gzip'd tar holding manifest.tsv and bundles/ (small pushes), or empty
+#   SSC_ROOT             prefix for every path written (tests, local mode); empty on a real node
+#   SSC_INSTANCE_ID      overrides the instance id read from IMDSv2 (tests, local mode)
+#   SSC_AGENT_DIR        where healthcheck.py and externalname-dns.py live
+#   SSC_DNS              on | off  (manage dnsmasq; default on)
+#   SSC_DNS_LISTEN       address dnsmasq listens on (default 169.254.20.10 on a dummy interface, NodeLocal-DNS style)
+#   SSC_DNS_UPSTREAM     upstream resolver (default 169.254.169.253, the Amazon-provided VPC resolver)
+#
+# Output: exit status 0 on success, non-zero on failure, and one line of JSON on stdout:
+#   {"status":"applied|unchanged|stale|failed","version":N,"instance":"i-...","rules":"full|delta|none","detail":"..."}
+# A failed apply leaves the previous rules, DNS, env files and health data in place (every step is checked first
+# and swapped in atomically; nft -f is one kernel transaction).
+set -uo pipefail
+umask 022
+export LC_ALL=C
+
+ROOT="${SSC_ROOT:-}"
+CONF_DIR="$ROOT/etc/sscontroller"
+STATE_DIR="$ROOT/var/lib/sscontroller"
+RUN_DIR="$ROOT/run/sscontroller"
+AGENT_DIR="${SSC_AGENT_DIR:-$ROOT/opt/sscontroller}"
+VERSION="${SSC_VERSION:-}"
+MODE="${SSC_MODE:-full}"
+MANIFEST_SHA="${SSC_MANIFEST_SHA256:-}"
+MANIFEST_URL="${SSC_MANIFEST_URL:-}"
+INLINE="${SSC_INLINE:-}"
+DNS="${SSC_DNS:-on}"
+DNS_LISTEN="${SSC_DNS_LISTEN:-169.254.20.10}"
+DNS_UPSTREAM="${SSC_DNS_UPSTREAM:-169.254.169.253}"
+INSTANCE="${SSC_INSTANCE_ID:-}"
+RULES="none"
+WORK=""
+
+json_escape() { printf '%s' "$1" | tr -d '\000-\037' | sed 's/\\/\\\\/g; s/"/\\"/g'; }
+report() { # status detail
+  printf '{"status":"%s","version":%s,"instance":"%s","rules":"%s","detail":"%s"}\n' \
+    "$1" "${VERSION:-0}" "$(json_escape "$INSTANCE")" "$RULES" "$(json_escape "$2")"
+}
+fail() { report failed "$1"; exit "${2:-1}"; }
+cleanup() { [ -n "$WORK" ] && rm -rf -- "$WORK"; }
+trap cleanup EXIT
+
+# --- input checks (the same patterns as the document's allowedPattern) -----------------------------------------
+[[ "$VERSION" =~ ^[0-9]{1,15}$ ]] || { VERSION=0; fail "invalid version"; }
+[[ "$MODE" =~ ^(full|delta)$ ]] || fail "invalid mode"
+[[ "$MANIFEST_SHA" =~ ^[0-9a-f]{64}$ ]] || fail "invalid manifest sha256"
+[[ "$MANIFEST_URL" =~ ^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._~/%+=\&?-]*)?$ ]] || fail "invalid manifest url"
+[[ "$INLINE" =~ ^[A-Za-z0-9+/=]*$ ]] || fail "invalid inline bundle"
+[[ -n "$INLINE" || -n "$MANIFEST_URL" ]] || fail "neither inline bundle nor manifest url"
+[[ "$DNS" =~ ^(on|off)$ ]] || fail "invalid SSC_DNS"
+IPV4='^([0-9]{1,3}\.){3}[0-9]{1,3}$'
+[[ "$DNS_LISTEN" =~ $IPV4 && "$DNS_UPSTREAM" =~ $IPV4 ]] || fail "invalid DNS addresses"
+for tool in nft sha256sum tar base64; do command -v "$tool" >/dev/null || fail "missing tool: $tool"; done
+
+# --- who am I --------------------------------------------------------------------------------------------------
+if [ -z "$INSTANCE" ]; then
+  # IMDSv2: a session token first (PUT), then the instance id; hop limit 1 keeps pods from doing the same.
+  token="$(curl -fsS -m 5 -X PUT -H 'X-aws-ec2-metadata-token-ttl-seconds: 60' http://169.254.169.254/latest/api/token)" ||
+    fail "IMDSv2 token request failed"
+  INSTANCE="$(curl -fsS -m 5 -H "X-aws-ec2-metadata-token: $token" http://169.254.169.254/latest/meta-data/instance-id)" ||
+    fail "IMDSv2 instance-id request failed"
+fi
+[[ "$INSTANCE" =~ ^[A-Za-z0-9._-]{1,64}$ ]] || fail "invalid instance id"
+
+mkdir -p "$CONF_DIR/dnsmasq.d" "$STATE_DIR/env" "$RUN_DIR" || fail "cannot create state directories"
+# One apply at a time on a node (a retry may overlap a slow previous command). Daemons started below get `9>&-`
+# so they never inherit (and hold) the lock.
+exec 9>"$RUN_DIR/lock"
+flock -w 120 9 || fail "another apply is still running"
+WORK="$(mktemp -d "$RUN_DIR/work.XXXXXX")" || fail "mktemp failed"
+
+sha_of() { sha256sum "$1" | cut -d' ' -f1; }
+fetch() { # url dest
+  curl -fsS --retry 3 --retry-delay 1 -m 120 -o "$2" "$1"
+}
+
+# --- manifest and this node's bundle ---------------------------------------------------------------------------
+if [ -n "$INLINE" ]; then
+  printf '%s' "$INLINE" | base64 -d >"$WORK/push.tgz" 2>/dev/null || fail "inline bundle is not base64"
+  [ "$(sha_of "$WORK/push.tgz")" = "$MANIFEST_SHA" ] || fail "inline bundle sha256 mismatch"
+  mkdir "$WORK/push" && tar -xzf "$WORK/push.tgz" -C "$WORK/push" --no-same-owner --no-same-permissions ||
+    fail "inline bundle is not a valid archive"
+  MANIFEST="$WORK/push/manifest.tsv"
+else
+  fetch "$MANIFEST_URL" "$WORK/manifest.tsv" || fail "manifest download failed"
+  [ "$(sha_of "$WORK/manifest.tsv")" = "$MANIFEST_SHA" ] || fail "manifest sha256 mismatch"
+  MANIFEST="$WORK/manifest.tsv"
+fi
+[ -f "$MANIFEST" ] || fail "manifest missing"
+# manifest.tsv: "<instance-id|*>\t<bundle sha256>\t<inline:path | https URL>"; '*' serves nodes that joined after
+# the push was rendered (no local endpoints yet, which is exactly what that entry was rendered for).
+entry="$(awk -F'\t' -v id="$INSTANCE" '$1 == id { print; found = 1; exit } END { }' "$MANIFEST")"
+[ -n "$entry" ] || entry="$(awk -F'\t' '$1 == "*" { print; exit }' "$MANIFEST")"
+[ -n "$entry" ] || fail "no manifest entry for this instance"
+BUNDLE_SHA="$(printf '%s' "$entry" | cut -f2)"
+LOCATION="$(printf '%s' "$entry" | cut -f3)"
+[[ "$BUNDLE_SHA" =~ ^[0-9a-f]{64}$ ]] || fail "invalid bundle sha256 in manifest"
+case "$LOCATION" in
+  inline:bundles/*)
+    rel="${LOCATION#inline:}"
+    [[ "$rel" =~ ^bundles/[0-9a-f]{64}\.tgz$ && -n "$INLINE" ]] || fail "invalid inline bundle location"
+    cp "$WORK/push/$rel" "$WORK/bundle.tgz" || fail "bundle missing from inline archive"
+    ;;
+  http://* | https://*)
+    [[ "$LOCATION" =~ ^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._~/%+=\&?-]*$ ]] || fail "invalid bundle url"
+    fetch "$LOCATION" "$WORK/bundle.tgz" || fail "bundle download failed"
+    ;;
+  *) fail "invalid bundle location" ;;
+esac
+[ "$(sha_of "$WORK/bundle.tgz")" = "$BUNDLE_SHA" ] || fail "bundle sha256 mismatch"
+B="$WORK/bundle"
+mkdir "$B" && tar -xzf "$WORK/bundle.tgz" -C "$B" --no-same-owner --no-same-permissions || fail "bundle is not a valid archive"
+(cd "$B" && sha256sum --quiet --strict -c SHA256SUMS) >/dev/null 2>&1 || fail "bundle content does not match SHA256SUMS"
+[ "$(cat "$B/version")" = "$VERSION" ] || fail "bundle version does not match the command"
+
+# --- version ordering: never go backwards, re-running the same version is a no-op --------------------------------
+APPLIED="$(cat "$STATE_DIR/applied-version" 2>/dev/null || echo 0)"
+[[ "$APPLIED" =~ ^[0-9]+$ ]] || APPLIED=0
+if [ "$VERSION" -lt "$APPLIED" ]; then report stale "node already at version $APPLIED"; exit 0; fi
+if [ "$VERSION" -eq "$APPLIED" ] && nft list table ip sscontroller >/dev/null 2>&1; then
+  report unchanged "version $VERSION already applied"; exit 0
+fi
+
+# --- rules: delta when exactly one step behind, else the full ruleset; both checked before they are applied -------
+apply_nft() { nft -c -f "$1" >"$WORK/nft.err" 2>&1 && nft -f "$1" >>"$WORK/nft.err" 2>&1; }
+if [ "$MODE" = delta ] && [ -f "$B/delta.nft" ] && [ "$(cat "$B/delta.base" 2>/dev/null)" = "$APPLIED" ] &&
+  nft list table ip sscontroller >/dev/null 2>&1 && apply_nft "$B/delta.nft"; then
+  RULES=delta
+elif apply_nft "$B/ruleset.nft"; then
+  RULES=full
+else
+  fail "nft rejected the ruleset, previous rules kept: $(head -c 300 "$WORK/nft.err")" 2
+fi
+
+# --- DNS ---------------------------------------------------------------------------------------------------------
+pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
+stop_pid() {
+  if pid_alive "$1"; then
+    local pid; pid="$(cat "$1")"; kill "$pid" 2>/dev/null
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$1"
+}
+DNS_DETAIL=""
+if [ "$DNS" = on ] && command -v dnsmasq >/dev/null; then
+  if ! dnsmasq --test --conf-file="$B/dnsmasq.conf" >/dev/null 2>&1; then
+    DNS_DETAIL="; dnsmasq rejected the new config, previous DNS kept"
+  else
+    install -m 0644 "$B/externalnames.txt" "$STATE_DIR/externalnames.txt.new" && mv -f "$STATE_DIR/externalnames.txt.new" "$STATE_DIR/externalnames.txt"
+    install -m 0644 "$B/dnsmasq.conf" "$CONF_DIR/dnsmasq.d/sscontroller.conf.new" &&
+      mv -f "$CONF_DIR/dnsmasq.d/sscontroller.conf.new" "$CONF_DIR/dnsmasq.d/sscontroller.conf"
+    # The listen address must be local: NodeLocal-DNS style, a link-local address on a dummy interface.
+    if ! ip -o addr show | grep -q " inet $DNS_LISTEN/"; then
+      ip link add ssc-dns type dummy 2>/dev/null; ip link set ssc-dns up; ip addr add "$DNS_LISTEN/32" dev ssc-dns 2>/dev/null
+    fi
+    cat >"$CONF_DIR/dnsmasq-node.conf" <<CONF
+# Written by the sscontroller node agent.
+listen-address=$DNS_LISTEN
+bind-interfaces
+except-interface=lo
+no-resolv
+no-hosts
+server=$DNS_UPSTREAM
+local-ttl=5
+cache-size=10000
+conf-file=$CONF_DIR/dnsmasq.d/sscontroller.conf
+CONF
+    [ "$DNS_LISTEN" = 127.0.0.1 ] && sed -i '/^except-interface=lo$/d' "$CONF_DIR/dnsmasq-node.conf"
+    # dnsmasq reads host-record/srv-host/server only at start-up (SIGHUP reloads hosts files only): restart it.
+    stop_pid "$RUN_DIR/dnsmasq.pid"
+    dnsmasq --conf-file="$CONF_DIR/dnsmasq-node.conf" --pid-file="$RUN_DIR/dnsmasq.pid" >>"$RUN_DIR/dnsmasq.log" 2>&1 9>&- ||
+      DNS_DETAIL="; dnsmasq failed to start"
+    if ! pid_alive "$RUN_DIR/externalname.pid" && [ -f "$AGENT_DIR/externalname-dns.py" ]; then
+      setsid python3 "$AGENT_DIR/externalname-dns.py" --data "$STATE_DIR/externalnames.txt" --listen 127.0.0.1 \
+        --port 5354 --upstream "$DNS_LISTEN" --pid-file "$RUN_DIR/externalname.pid" </dev/null >>"$RUN_DIR/externalname.log" 2>&1 9>&- &
+    fi
+  fi
+fi
+
+# --- env files: build a new directory, then swap it in --------------------------------------------------------------
+rm -rf "$STATE_DIR/env.new" && mkdir -p "$STATE_DIR/env.new"
+if [ -d "$B/env" ]; then cp -p "$B"/env/*.env "$STATE_DIR/env.new/" 2>/dev/null || true; fi
+rm -rf "$STATE_DIR/env.old" && mv "$STATE_DIR/env" "$STATE_DIR/env.old" && mv "$STATE_DIR/env.new" "$STATE_DIR/env" &&
+  rm -rf "$STATE_DIR/env.old"
+
+# --- health-check data and server --------------------------------------------------------------------------------
+install -m 0644 "$B/health.tsv" "$STATE_DIR/health.tsv.new" && mv -f "$STATE_DIR/health.tsv.new" "$STATE_DIR/health.tsv"
+if pid_alive "$RUN_DIR/healthcheck.pid"; then
+  kill -HUP "$(cat "$RUN_DIR/healthcheck.pid")" 2>/dev/null
+elif [ -f "$AGENT_DIR/healthcheck.py" ]; then
+  setsid python3 "$AGENT_DIR/healthcheck.py" --data "$STATE_DIR/health.tsv" --pid-file "$RUN_DIR/healthcheck.pid" \
+    </dev/null >>"$RUN_DIR/healthcheck.log" 2>&1 9>&- &
+fi
+
+printf '%s\n' "$VERSION" >"$STATE_DIR/applied-version.new" && mv -f "$STATE_DIR/applied-version.new" "$STATE_DIR/applied-version"
+report applied "rules $RULES$DNS_DETAIL"
+exit 0

@@ -1,0 +1,369 @@
+/**
+ * Node rules in the style of kube-proxy's nftables mode, in one table we own (`ip sscontroller`).
+ *
+ * Shape (the same dispatch kube-proxy's nftables proxier uses, so lookup cost does not grow with the number of
+ * Services):
+ *   nat-prerouting / nat-output -> services:
+ *     ip daddr . meta l4proto . th dport vmap @service-ips            (ClusterIPs and externalIPs, one hash lookup)
+ *     fib daddr type local ... meta l4proto . th dport vmap @service-nodeports   (NodePorts on every node address)
+ *   service-<hash>-<ns>/<name>/<proto>/<port>   all ready endpoints, numgen random mod N vmap (equal choice)
+ *   local-<hash>-...                            only this node's ready endpoints (internal/externalTrafficPolicy Local)
+ *   external-<hash>-...                         NodePort/externalIP entry: masquerade (Cluster) or local-only (Local)
+ *   endpoint-<hash>-...__<ip>/<port>            hairpin masquerade, affinity set update, DNAT
+ *   filter-input/forward/output: reject (no endpoints) or drop (no local endpoints) via @no-endpoint-* maps, and
+ *   reject anything else addressed to a ClusterIP (ports the Service does not have).
+ *
+ * Pure: no AWS SDK, no fs. The model (`NftModel`) is also what `renderDelta` diffs.
+ */
+import { createHash } from 'node:crypto';
+import {
+  isProxied,
+  serviceViews,
+  validateState,
+  type BackendView,
+  type DataPlaneState,
+  type ServiceView,
+} from './state.js';
+
+export const TABLE_FAMILY = 'ip';
+export const TABLE_NAME = 'sscontroller';
+const T = `${TABLE_FAMILY} ${TABLE_NAME}`;
+
+/**
+ * Masquerade mark bit. kube-proxy uses 0x4000 too; nodes run either kube-proxy or this data plane, never both, so
+ * sharing the bit keeps tooling that knows kube-proxy's conventions (e.g. CNI masquerade exemptions) working.
+ */
+export const MASQ_MARK = '0x00004000';
+
+/**
+ * nftables object names are limited by the kernel's NFT_NAME_MAXLEN (256 bytes including the terminating NUL, since
+ * Linux 4.15; it was 32 before), so 255 usable characters for chains, sets and maps. A Service name (<= 63) plus a
+ * namespace (<= 63), a port name (<= 15), an endpoint IP (<= 15) and port (<= 5) and our fixed parts stay under
+ * ~200, but the readable part is still cut at the limit for safety: uniqueness comes from the hash prefix, which is
+ * computed over the full readable text, never from the readable part.
+ */
+export const NFT_NAME_MAX = 255;
+
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
+function hash8(s: string): string {
+  const digest = createHash('sha256').update(s).digest();
+  // 8 base32 characters = 40 bits of the digest: collisions need ~1e6 objects on one node to become likely.
+  let bits = 0;
+  let value = 0;
+  let out = '';
+  for (const byte of digest) {
+    value = (value << 8) | byte;
+    bits += 8;
+    while (bits >= 5 && out.length < 8) {
+      out += BASE32[(value >>> (bits - 5)) & 31];
+      bits -= 5;
+    }
+    if (out.length >= 8) break;
+  }
+  return out;
+}
+
+/** Deterministic object name: prefix + hash of the readable part + the readable part (cut at the kernel limit). */
+export function objectName(prefix: string, readable: string): string {
+  const name = `${prefix}-${hash8(readable)}-${readable}`;
+  return name.length <= NFT_NAME_MAX ? name : name.slice(0, NFT_NAME_MAX);
+}
+
+export interface NftSet {
+  kind: 'set' | 'map';
+  /** Declaration lines (type, flags, timeout). */
+  spec: string[];
+  /** key -> verdict/value for maps, key -> '' for sets. */
+  elements: Map<string, string>;
+  /** Sets whose declaration never changes between syncs (static skeleton). */
+  static?: boolean;
+}
+
+export interface NftChain {
+  /** Base chain header (`type nat hook prerouting priority dstnat; policy accept;`); absent for regular chains. */
+  base?: string;
+  rules: string[];
+  static?: boolean;
+}
+
+export interface NftModel {
+  sets: Map<string, NftSet>;
+  chains: Map<string, NftChain>;
+}
+
+const lower = (p: string): string => p.toLowerCase();
+
+function skeleton(): NftModel {
+  const sets = new Map<string, NftSet>();
+  const vmap = (key: string): NftSet => ({
+    kind: 'map',
+    spec: [`type ${key} : verdict`],
+    elements: new Map(),
+    static: true,
+  });
+  sets.set('cluster-ips', { kind: 'set', spec: ['type ipv4_addr'], elements: new Map(), static: true });
+  sets.set('service-ips', vmap('ipv4_addr . inet_proto . inet_service'));
+  sets.set('service-nodeports', vmap('inet_proto . inet_service'));
+  sets.set('no-endpoint-services', vmap('ipv4_addr . inet_proto . inet_service'));
+  sets.set('no-endpoint-nodeports', vmap('inet_proto . inet_service'));
+  const chains = new Map<string, NftChain>();
+  const c = (name: string, rules: string[], base?: string): void => {
+    chains.set(name, { base, rules, static: true });
+  };
+  // Filter hooks run after DNAT, so only packets that were NOT translated (no endpoints, unknown port) reach these
+  // checks. `reject` is only valid in input/forward/output hooks, which is why this is not done in nat chains.
+  c(
+    'filter-input',
+    ['ct state new jump nodeport-endpoints-check', 'ct state new jump service-endpoints-check'],
+    'type filter hook input priority filter - 10; policy accept;',
+  );
+  c(
+    'filter-forward',
+    ['ct state new jump service-endpoints-check', 'ct state new jump cluster-ips-check'],
+    'type filter hook forward priority filter - 10; policy accept;',
+  );
+  c(
+    'filter-output',
+    ['ct state new jump service-endpoints-check', 'ct state new jump cluster-ips-check'],
+    'type filter hook output priority filter - 10; policy accept;',
+  );
+  c('nat-prerouting', ['jump services'], 'type nat hook prerouting priority dstnat; policy accept;');
+  c('nat-output', ['jump services'], 'type nat hook output priority -100; policy accept;');
+  c('nat-postrouting', ['jump masquerading'], 'type nat hook postrouting priority srcnat; policy accept;');
+  c('services', [
+    'ip daddr . meta l4proto . th dport vmap @service-ips',
+    // NodePorts answer on every local address except loopback (kube-proxy nftables does not serve 127.0.0.1 either).
+    'fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports',
+  ]);
+  c('service-endpoints-check', ['ip daddr . meta l4proto . th dport vmap @no-endpoint-services']);
+  c('nodeport-endpoints-check', [
+    'fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @no-endpoint-nodeports',
+  ]);
+  // Any other port of a ClusterIP is refused rather than silently routed off-node.
+  c('cluster-ips-check', ['ip daddr @cluster-ips goto reject-chain']);
+  // TCP gets a reset and everything else ICMP port-unreachable, so clients fail at once with "connection refused"
+  // (kube-proxy's REJECT does the same) instead of waiting for a timeout.
+  c('reject-chain', ['meta l4proto tcp reject with tcp reset', 'reject with icmp type port-unreachable']);
+  c('mark-for-masquerade', [`meta mark set meta mark | ${MASQ_MARK}`]);
+  c('masquerading', [
+    `meta mark & ${MASQ_MARK} == 0 return`,
+    // clear the bit so a packet re-entering the stack (e.g. through a tunnel) is not masqueraded twice
+    `meta mark set meta mark ^ ${MASQ_MARK}`,
+    'masquerade fully-random',
+  ]);
+  return { sets, chains };
+}
+
+interface PortNames {
+  readable: string;
+  service: string;
+  local: string;
+  external: string;
+  endpoint: (b: BackendView) => string;
+  affinity: (b: BackendView) => string;
+}
+
+function portNames(v: ServiceView, portName: string, protocol: string, affinitySeconds?: number): PortNames {
+  const readable = `${v.namespace}/${v.name}/${lower(protocol)}/${portName}`;
+  return {
+    readable,
+    service: objectName('service', readable),
+    local: objectName('local', readable),
+    external: objectName('external', readable),
+    endpoint: (b) => objectName('endpoint', `${readable}__${b.ip}/${b.port}`),
+    // The timeout is part of the name so a changed timeout is a new set (a set's timeout cannot be altered in place).
+    affinity: (b) => objectName('affinity', `${readable}__${b.ip}/${b.port}__${affinitySeconds ?? 0}`),
+  };
+}
+
+/** The rules for one node as a model (sets, maps, chains). `nodeName` '' renders a node with no local endpoints. */
+export function buildModel(state: DataPlaneState, nodeName: string): NftModel {
+  validateState(state);
+  const m = skeleton();
+  const set = (name: string): Map<string, string> => m.sets.get(name)!.elements;
+  for (const v of serviceViews(state)) {
+    if (!isProxied(v)) continue; // headless and ExternalName: DNS only, no proxy rules (as kube-proxy)
+    const cip = v.clusterIP!;
+    set('cluster-ips').set(cip, '');
+    for (const p of v.ports) {
+      const proto = lower(p.protocol);
+      const n = portNames(v, p.name, p.protocol, v.affinitySeconds);
+      const all = p.ready;
+      const local = all.filter((b) => nodeName !== '' && b.nodeName === nodeName);
+      const needLocalChain = (v.internalLocal || v.externalLocal) && local.length > 0;
+      const hasExternal = p.nodePort !== undefined || v.externalIPs.length > 0;
+
+      const used = new Set<BackendView>([...all]);
+      if (all.length > 0) {
+        for (const b of used) {
+          const rules = [`ip saddr ${b.ip} jump mark-for-masquerade`]; // hairpin: a pod reaching itself
+          if (v.affinitySeconds !== undefined) {
+            m.sets.set(n.affinity(b), {
+              kind: 'set',
+              spec: ['type ipv4_addr', 'flags dynamic,timeout', `timeout ${v.affinitySeconds}s`],
+              elements: new Map(),
+            });
+            rules.push(`update @${n.affinity(b)} { ip saddr }`);
+          }
+          rules.push(`meta l4proto ${proto} dnat to ${b.ip}:${b.port}`);
+          m.chains.set(n.endpoint(b), { rules });
+        }
+        const dispatch = (eps: BackendView[]): string[] => {
+          const rules: string[] = [];
+          if (state.podCidr) rules.push(`ip daddr ${cip} ip saddr != ${state.podCidr} jump mark-for-masquerade`);
+          if (v.affinitySeconds !== undefined)
+            for (const b of eps) rules.push(`ip saddr @${n.affinity(b)} goto ${n.endpoint(b)}`);
+          if (eps.length === 1) rules.push(`goto ${n.endpoint(eps[0]!)}`);
+          else
+            rules.push(
+              `numgen random mod ${eps.length} vmap { ${eps.map((b, i) => `${i} : goto ${n.endpoint(b)}`).join(', ')} }`,
+            );
+          return rules;
+        };
+        m.chains.set(n.service, { rules: dispatch(all) });
+        if (needLocalChain) m.chains.set(n.local, { rules: dispatch(local) });
+      }
+
+      // ClusterIP (internal traffic).
+      const cipKey = `${cip} . ${proto} . ${p.port}`;
+      if (v.internalLocal) {
+        if (local.length > 0) set('service-ips').set(cipKey, `goto ${n.local}`);
+        else set('no-endpoint-services').set(cipKey, all.length > 0 ? 'drop' : 'goto reject-chain');
+      } else if (all.length > 0) set('service-ips').set(cipKey, `goto ${n.service}`);
+      else set('no-endpoint-services').set(cipKey, 'goto reject-chain');
+
+      // NodePort and externalIPs (external traffic).
+      if (!hasExternal) continue;
+      const extKeys = v.externalIPs.map((ip) => ({ map: 'ips', key: `${ip} . ${proto} . ${p.port}` }));
+      if (p.nodePort !== undefined) extKeys.push({ map: 'nodeports', key: `${proto} . ${p.nodePort}` });
+      if (all.length === 0) {
+        for (const k of extKeys)
+          set(k.map === 'ips' ? 'no-endpoint-services' : 'no-endpoint-nodeports').set(k.key, 'goto reject-chain');
+        continue;
+      }
+      const ext: string[] = [];
+      if (v.externalLocal) {
+        // Pods and the node itself reaching a Local NodePort are cluster traffic (kube-proxy does the same), so
+        // they are balanced over every endpoint; only truly external clients are restricted to local endpoints,
+        // and those keep their source address (no masquerade).
+        if (state.podCidr) ext.push(`ip saddr ${state.podCidr} goto ${n.service}`);
+        ext.push('fib saddr type local jump mark-for-masquerade');
+        ext.push(`fib saddr type local goto ${n.service}`);
+        // No local endpoint: drop (not reject), like kube-proxy; the LB health check steers clients elsewhere.
+        ext.push(local.length > 0 ? `goto ${n.local}` : 'drop');
+      } else {
+        // externalTrafficPolicy Cluster: always masquerade, so replies return through this node.
+        ext.push('jump mark-for-masquerade');
+        ext.push(`goto ${n.service}`);
+      }
+      m.chains.set(n.external, { rules: ext });
+      for (const k of extKeys)
+        set(k.map === 'ips' ? 'service-ips' : 'service-nodeports').set(k.key, `goto ${n.external}`);
+    }
+  }
+  return m;
+}
+
+function setBlock(name: string, s: NftSet): string[] {
+  const out = [`\t${s.kind} ${name} {`, ...s.spec.map((l) => `\t\t${l}`)];
+  if (s.elements.size > 0) {
+    const els = [...s.elements].map(([k, val]) => (s.kind === 'map' ? `${k} : ${val}` : k));
+    out.push(`\t\telements = {`);
+    els.forEach((e, i) => out.push(`\t\t\t${e}${i < els.length - 1 ? ',' : ''}`));
+    out.push(`\t\t}`);
+  }
+  out.push('\t}');
+  return out;
+}
+
+/** Full `nft -f` text for a model: creates the table if missing, deletes it, defines it — one atomic transaction. */
+export function renderModel(m: NftModel): string {
+  const out: string[] = [
+    '#!/usr/sbin/nft -f',
+    '# Generated by serverless-service-controller; replaces table ip sscontroller atomically.',
+    `add table ${T}`,
+    `delete table ${T}`,
+    `table ${T} {`,
+    '\tcomment "rules for serverless-service-controller"',
+  ];
+  for (const [name, s] of [...m.sets].sort(sortByName)) out.push(...setBlock(name, s));
+  for (const [name, c] of [...m.chains].sort(sortChains)) {
+    out.push(`\tchain ${name} {`);
+    if (c.base) out.push(`\t\t${c.base}`);
+    for (const r of c.rules) out.push(`\t\t${r}`);
+    out.push('\t}');
+  }
+  out.push('}', '');
+  return out.join('\n');
+}
+
+const sortByName = <V>(a: [string, V], b: [string, V]): number => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0);
+/** Skeleton chains first (in definition order), then per-service chains by name. */
+function sortChains(a: [string, NftChain], b: [string, NftChain]): number {
+  if (a[1].static && b[1].static) return 0;
+  if (a[1].static) return -1;
+  if (b[1].static) return 1;
+  return sortByName(a, b);
+}
+
+/** `nft -f` input that atomically replaces our table with the rules for `nodeName`. */
+export function renderRuleset(state: DataPlaneState, nodeName: string): string {
+  return renderModel(buildModel(state, nodeName));
+}
+
+const sameList = (a: readonly string[], b: readonly string[]): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i]);
+
+/**
+ * A small transaction taking a node from `prev`'s rules to `next`'s: new sets and chains are added, changed chains
+ * are flushed and refilled, map/set elements are deleted and added, and obsolete chains and sets are removed last
+ * (after every reference to them is gone), all inside one `nft -f` run, so the kernel applies it atomically. Its size
+ * is proportional to what changed. When the skeleton itself differs (e.g. a changed pod CIDR) the full ruleset is
+ * returned instead, which is also a valid single transaction.
+ */
+export function renderDelta(prev: DataPlaneState, next: DataPlaneState, nodeName: string): string {
+  return diffModels(buildModel(prev, nodeName), buildModel(next, nodeName));
+}
+
+export function diffModels(a: NftModel, b: NftModel): string {
+  for (const [name, c] of b.chains) {
+    if (!c.static) continue;
+    const o = a.chains.get(name);
+    if (!o || o.base !== c.base || !sameList(o.rules, c.rules)) return renderModel(b);
+  }
+  const out: string[] = ['#!/usr/sbin/nft -f', '# Incremental update of table ip sscontroller (one transaction).'];
+  // 1. new sets; a set whose declaration changed cannot be altered in place: fall back to the full ruleset.
+  for (const [name, s] of b.sets) {
+    const o = a.sets.get(name);
+    if (!o) out.push(`add ${s.kind} ${T} ${name} { ${s.spec.join('; ')}; }`);
+    else if (o.kind !== s.kind || !sameList(o.spec, s.spec)) return renderModel(b);
+  }
+  // 2. declare new chains first, so rules and map elements may refer to them in any order.
+  for (const name of b.chains.keys()) if (!a.chains.has(name)) out.push(`add chain ${T} ${name}`);
+  // 3. (re)fill new and changed chains.
+  for (const [name, c] of b.chains) {
+    const o = a.chains.get(name);
+    if (o && sameList(o.rules, c.rules)) continue;
+    if (o) out.push(`flush chain ${T} ${name}`);
+    for (const r of c.rules) out.push(`add rule ${T} ${name} ${r}`);
+  }
+  // 4. elements: delete removed/changed keys, then add new/changed ones (a key's verdict cannot be replaced in place).
+  for (const [name, s] of b.sets) {
+    const old = a.sets.get(name)?.elements ?? new Map<string, string>();
+    const del = [...old].filter(([k, val]) => s.elements.get(k) !== val).map(([k]) => k);
+    const add = [...s.elements].filter(([k, val]) => old.get(k) !== val);
+    if (del.length) out.push(`delete element ${T} ${name} { ${del.join(', ')} }`);
+    if (add.length)
+      out.push(
+        `add element ${T} ${name} { ${add.map(([k, val]) => (s.kind === 'map' ? `${k} : ${val}` : k)).join(', ')} }`,
+      );
+  }
+  // 5. obsolete chains: empty them all first (dropping their references to each other), then delete.
+  const gone = [...a.chains.keys()].filter((n) => !b.chains.has(n));
+  for (const name of gone) out.push(`flush chain ${T} ${name}`);
+  for (const name of gone) out.push(`delete chain ${T} ${name}`);
+  // 6. obsolete sets, now unreferenced.
+  for (const [name, s] of a.sets) if (!b.sets.has(name)) out.push(`delete ${s.kind} ${T} ${name}`);
+  out.push('');
+  return out.join('\n');
+}

@@ -1,0 +1,222 @@
+/**
+ * The data plane's input (`DataPlaneState`) and a normalised view of it that every renderer shares: which Service
+ * ports exist, which endpoints serve them, and what the traffic policies say. Pure: no AWS SDK, no fs.
+ */
+import { throwIfInvalid, invalid, type FieldError } from '../../model/field-errors.js';
+import type { ClusterConfig, NodeInfo, Protocol, ServiceEndpoints, StoredService } from '../../model/types.js';
+
+/** Everything a node's data plane is rendered from. Produced from the store by the controller. */
+export interface DataPlaneState {
+  /** Stored Services: defaulted and allocated (clusterIP, nodePorts, healthCheckNodePort). */
+  services: StoredService[];
+  /** Endpoints per Service (matched by namespace/name). */
+  endpoints: ServiceEndpoints[];
+  nodes: NodeInfo[];
+  cfg: ClusterConfig;
+  /**
+   * Pod CIDR of the cluster (kube-proxy --cluster-cidr). Optional, as in kube-proxy: when set, traffic to a
+   * ClusterIP from outside it is masqueraded, and pods reaching an externalTrafficPolicy=Local NodePort are
+   * load-balanced cluster-wide instead of being restricted to the node's local endpoints.
+   */
+  podCidr?: string;
+}
+
+export interface BackendView {
+  ip: string;
+  port: number;
+  nodeName?: string;
+}
+
+export interface ServicePortView {
+  /** Service port name ('' for a single unnamed port). */
+  name: string;
+  protocol: Protocol;
+  port: number;
+  nodePort?: number;
+  /** Ready endpoints serving this port, sorted by ip then port (deterministic rendering). */
+  ready: BackendView[];
+}
+
+export interface ServiceView {
+  namespace: string;
+  name: string;
+  type: 'ClusterIP' | 'NodePort' | 'LoadBalancer' | 'ExternalName';
+  /** undefined for ExternalName; 'None' services are headless. */
+  clusterIP?: string;
+  headless: boolean;
+  externalName?: string;
+  externalIPs: string[];
+  externalLocal: boolean;
+  internalLocal: boolean;
+  /** sessionAffinity ClientIP timeout in seconds (default 10800, as the API server defaults it). */
+  affinitySeconds?: number;
+  healthCheckNodePort?: number;
+  ports: ServicePortView[];
+  /** Ready endpoint addresses regardless of port (headless DNS). */
+  readyIps: string[];
+}
+
+const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+const CIDR4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/([0-9]|[12]\d|3[0-2])$/;
+/** RFC 1123 label / RFC 1035 label: what the API server already enforces for namespaces, names and port names. */
+const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** RFC 1123 subdomain (spec.externalName, cluster domain). */
+const SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\.?$/;
+
+export const isIPv4 = (s: string): boolean => IPV4.test(s);
+export const isCidr4 = (s: string): boolean => CIDR4.test(s);
+export const isLabel = (s: string): boolean => LABEL.test(s);
+export const isSubdomain = (s: string): boolean => SUBDOMAIN.test(s.toLowerCase());
+
+const PROTOCOLS: readonly string[] = ['TCP', 'UDP', 'SCTP'];
+const validPort = (p: unknown): p is number => typeof p === 'number' && Number.isInteger(p) && p >= 1 && p <= 65535;
+
+/**
+ * Defence in depth. The API layer validates Services, but everything rendered here ends up in nft, dnsmasq and
+ * env files on every node, so anything that could change the meaning of those files (a newline, a comma, a brace)
+ * is refused here with an apiserver-style error, and nothing is rendered.
+ */
+export function validateState(state: DataPlaneState): void {
+  const errs: FieldError[] = [];
+  if (!isCidr4(state.cfg.serviceCidr))
+    errs.push(invalid('cfg.serviceCidr', state.cfg.serviceCidr, 'must be an IPv4 CIDR'));
+  if (!isSubdomain(state.cfg.clusterDomain))
+    errs.push(invalid('cfg.clusterDomain', state.cfg.clusterDomain, 'must be a DNS subdomain'));
+  if (state.podCidr !== undefined && !isCidr4(state.podCidr))
+    errs.push(invalid('podCidr', state.podCidr, 'must be an IPv4 CIDR'));
+  state.services.forEach((svc, i) => {
+    const f = `services[${i}]`;
+    const ns = svc.metadata?.namespace ?? 'default';
+    const name = svc.metadata?.name ?? '';
+    if (!isLabel(ns)) errs.push(invalid(`${f}.metadata.namespace`, ns, 'must be a DNS label'));
+    if (!isLabel(name)) errs.push(invalid(`${f}.metadata.name`, name, 'must be a DNS label'));
+    const spec = svc.spec ?? {};
+    if (spec.type === 'ExternalName') {
+      if (!spec.externalName || !isSubdomain(spec.externalName))
+        errs.push(invalid(`${f}.spec.externalName`, spec.externalName ?? '', 'must be a DNS subdomain'));
+      return; // ports of ExternalName Services are ignored
+    }
+    if (spec.clusterIP !== undefined && spec.clusterIP !== 'None' && !isIPv4(spec.clusterIP))
+      errs.push(invalid(`${f}.spec.clusterIP`, spec.clusterIP, 'must be an IPv4 address or "None"'));
+    (spec.externalIPs ?? []).forEach((ip, j) => {
+      if (!isIPv4(ip)) errs.push(invalid(`${f}.spec.externalIPs[${j}]`, ip, 'must be an IPv4 address'));
+    });
+    (spec.ports ?? []).forEach((p, j) => {
+      const pf = `${f}.spec.ports[${j}]`;
+      if (p.name && !isLabel(p.name)) errs.push(invalid(`${pf}.name`, p.name, 'must be a DNS label'));
+      if (!PROTOCOLS.includes(p.protocol ?? 'TCP')) errs.push(invalid(`${pf}.protocol`, p.protocol, 'unsupported'));
+      if (!validPort(p.port)) errs.push(invalid(`${pf}.port`, p.port, 'must be between 1 and 65535'));
+      if (p.nodePort !== undefined && p.nodePort !== null && !validPort(p.nodePort))
+        errs.push(invalid(`${pf}.nodePort`, p.nodePort, 'must be between 1 and 65535'));
+    });
+    if (
+      spec.healthCheckNodePort !== undefined &&
+      spec.healthCheckNodePort !== null &&
+      !validPort(spec.healthCheckNodePort)
+    )
+      errs.push(invalid(`${f}.spec.healthCheckNodePort`, spec.healthCheckNodePort, 'must be between 1 and 65535'));
+    const t = spec.sessionAffinityConfig?.clientIP?.timeoutSeconds;
+    if (t !== undefined && t !== null && !(Number.isInteger(t) && t >= 1 && t <= 86400))
+      errs.push(invalid(`${f}.spec.sessionAffinityConfig.clientIP.timeoutSeconds`, t, 'must be between 1 and 86400'));
+  });
+  state.endpoints.forEach((se, i) => {
+    se.endpoints.forEach((ep, j) => {
+      if (!isIPv4(ep.ip)) errs.push(invalid(`endpoints[${i}].endpoints[${j}].ip`, ep.ip, 'must be an IPv4 address'));
+      ep.ports.forEach((p, k) => {
+        if (!validPort(p.port))
+          errs.push(invalid(`endpoints[${i}].endpoints[${j}].ports[${k}].port`, p.port, 'must be between 1 and 65535'));
+      });
+    });
+  });
+  state.nodes.forEach((n, i) => {
+    if (!isIPv4(n.privateIp)) errs.push(invalid(`nodes[${i}].privateIp`, n.privateIp, 'must be an IPv4 address'));
+    if (!/^i-[0-9a-f]{8,17}$/.test(n.instanceId) && !/^[A-Za-z0-9._-]{1,64}$/.test(n.instanceId))
+      errs.push(invalid(`nodes[${i}].instanceId`, n.instanceId, 'must be an EC2 instance id'));
+  });
+  throwIfInvalid('DataPlaneState', 'state', errs);
+}
+
+const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+const ipKey = (ip: string): string =>
+  ip
+    .split('.')
+    .map((o) => o.padStart(3, '0'))
+    .join('.');
+
+/** Services as the renderers see them, sorted by namespace/name so output is deterministic. */
+export function serviceViews(state: DataPlaneState): ServiceView[] {
+  const epsByKey = new Map<string, ServiceEndpoints>();
+  for (const se of state.endpoints) epsByKey.set(`${se.namespace}/${se.name}`, se);
+  const views: ServiceView[] = [];
+  for (const svc of state.services) {
+    const spec = svc.spec ?? {};
+    const namespace = svc.metadata?.namespace ?? 'default';
+    const name = svc.metadata?.name ?? '';
+    const type = (spec.type ?? 'ClusterIP') as ServiceView['type'];
+    const eps = epsByKey.get(`${namespace}/${name}`)?.endpoints ?? [];
+    const readyEps = eps.filter((e) => e.ready && !e.terminating);
+    const readyIps = [...new Set(readyEps.map((e) => e.ip))].sort((a, b) => cmp(ipKey(a), ipKey(b)));
+    if (type === 'ExternalName') {
+      views.push({
+        namespace,
+        name,
+        type,
+        headless: false,
+        externalName: spec.externalName?.replace(/\.$/, '').toLowerCase(),
+        externalIPs: [],
+        externalLocal: false,
+        internalLocal: false,
+        ports: [],
+        readyIps: [],
+      });
+      continue;
+    }
+    const ports: ServicePortView[] = (spec.ports ?? []).map((p) => {
+      const protocol = (p.protocol ?? 'TCP') as Protocol;
+      const portName = p.name ?? '';
+      const ready: BackendView[] = [];
+      const seen = new Set<string>();
+      for (const e of readyEps) {
+        const ep = e.ports.find((x) => x.name === portName && x.protocol === protocol);
+        if (!ep) continue;
+        const k = `${e.ip}:${ep.port}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        ready.push({ ip: e.ip, port: ep.port, nodeName: e.nodeName });
+      }
+      ready.sort((a, b) => cmp(ipKey(a.ip), ipKey(b.ip)) || a.port - b.port);
+      return {
+        name: portName,
+        protocol,
+        port: p.port,
+        nodePort: type === 'NodePort' || type === 'LoadBalancer' ? (p.nodePort ?? undefined) : undefined,
+        ready,
+      };
+    });
+    const affinity = spec.sessionAffinity === 'ClientIP';
+    views.push({
+      namespace,
+      name,
+      type,
+      clusterIP: spec.clusterIP,
+      headless: spec.clusterIP === 'None',
+      externalIPs: [...(spec.externalIPs ?? [])],
+      externalLocal: spec.externalTrafficPolicy === 'Local' && (type === 'NodePort' || type === 'LoadBalancer'),
+      internalLocal: spec.internalTrafficPolicy === 'Local',
+      affinitySeconds: affinity ? (spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800) : undefined,
+      healthCheckNodePort:
+        type === 'LoadBalancer' && spec.externalTrafficPolicy === 'Local'
+          ? (spec.healthCheckNodePort ?? undefined)
+          : undefined,
+      ports,
+      readyIps,
+    });
+  }
+  views.sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name));
+  return views;
+}
+
+/** True when a Service gets proxy rules: has a ClusterIP that is not None (headless and ExternalName get none). */
+export function isProxied(v: ServiceView): boolean {
+  return v.type !== 'ExternalName' && !v.headless && v.clusterIP !== undefined && v.clusterIP !== '';
+}
