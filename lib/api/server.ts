@@ -249,13 +249,23 @@ export class ApiServer {
       );
     }
     const out: ApplyResult[] = [];
-    for (const raw of objects) {
-      const kind = this.kindOf(raw);
-      if (kind === 'Service') out.push(await this.applyService(raw as V1Service));
-      else if (kind === 'Pod') out.push(await this.applyPod(raw as V1Pod));
-      else out.push(await this.applyEndpoints(raw as V1Endpoints));
-    }
+    for (const raw of objects) out.push(await this.apply(raw));
     return out;
+  }
+
+  /** One object of any supported kind (what the event handler receives from external producers). */
+  async apply(obj: unknown): Promise<ApplyResult> {
+    const kind = this.kindOf(obj);
+    if (kind === 'Service') return this.applyService(obj as V1Service);
+    if (kind === 'Pod') return this.applyPod(obj as V1Pod);
+    return this.applyEndpoints(obj as V1Endpoints);
+  }
+
+  /** `kubectl delete <kind> <name>` for any supported kind. */
+  delete(kind: ObjectKind, namespace: string, name: string): Promise<WatchEvent> {
+    if (kind === 'Service') return this.deleteService(namespace, name);
+    if (kind === 'Pod') return this.deletePod(namespace, name);
+    return this.deleteEndpoints(namespace, name);
   }
 
   // ---------------------------------------------------------------------------------------------- internals

@@ -404,6 +404,14 @@ describe('ApiServer.applyAll (moto DynamoDB)', () => {
     ]);
     const second = await api.applyAll(objs);
     expect(second.map((r) => r.action)).toEqual(['unchanged', 'unchanged', 'unchanged']);
+
+    // The generic entry points dispatch by kind.
+    expect((await api.apply({ ...objs[2], subsets: [] })).action).toBe('configured');
+    expect((await api.delete('Pod', 'default', 'web-1')).object.kind).toBe('Pod');
+    expect((await api.delete('Service', 'default', 'web')).type).toBe('DELETED');
+    await expect(api.apply({ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c' } })).rejects.toThrow(
+      'no matches for kind "ConfigMap" in version "v1"',
+    );
   });
 });
 
