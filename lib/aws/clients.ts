@@ -5,6 +5,7 @@
  * - uses the SDK's adaptive retry mode (client-side rate limiting that backs off on throttling errors);
  * - accepts extra middleware, which tests use to count calls by operation and to inject crashes.
  */
+import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
@@ -34,6 +35,7 @@ export interface AwsClients {
   s3: S3Client;
   eventbridge: EventBridgeClient;
   sqs: SQSClient;
+  autoscaling: AutoScalingClient;
 }
 
 function config(opts: ClientOptions) {
@@ -71,5 +73,6 @@ export function makeClients(opts: ClientOptions = {}): AwsClients {
     s3: withMiddleware(new S3Client({ ...c, forcePathStyle: s3PathStyle }), opts.middleware),
     eventbridge: withMiddleware(new EventBridgeClient(c), opts.middleware),
     sqs: withMiddleware(new SQSClient(c), opts.middleware),
+    autoscaling: withMiddleware(new AutoScalingClient(c), opts.middleware),
   };
 }

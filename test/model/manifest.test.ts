@@ -152,9 +152,9 @@ describe('parseManifests', () => {
   });
 
   it.each([
-    ['hellok8s-svc.yaml', 'service-hellok8s-nodeport', 'NodePort'],
-    ['nginx-clusterip.yaml', 'service-nginx-clusterip', 'ClusterIP'],
-    ['db-externalname.yaml', 'service-db', 'ExternalName'],
+    ['hellok8s-svc.yaml', 'hellok8s-svc', 'NodePort'],
+    ['nginx-clusterip.yaml', 'nginx', 'ClusterIP'],
+    ['db-externalname.yaml', 'db', 'ExternalName'],
   ])('parses and validates the seed example %s', (file, name, type) => {
     const path = fileURLToPath(new URL(`../../examples/${file}`, import.meta.url));
     const [obj] = parseManifests(readFileSync(path, 'utf8'), path);

@@ -12,6 +12,7 @@ export async function setup(project: TestProject): Promise<void> {
   if (!motoAvailable()) throw new Error(MOTO_MISSING_MESSAGE);
   moto = await startMoto();
   project.provide('motoEndpoint', moto.endpoint);
+  project.provide('motoPid', moto.pid);
   // Workers inherit the environment, so every SDK client in every test file talks to this moto server.
   Object.assign(process.env, localAwsEnv(moto.endpoint));
 }
@@ -23,5 +24,6 @@ export async function teardown(): Promise<void> {
 declare module 'vitest' {
   export interface ProvidedContext {
     motoEndpoint: string;
+    motoPid: number;
   }
 }

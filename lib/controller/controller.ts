@@ -1,0 +1,226 @@
+/**
+ * The reconciler shared by every entry point (Lambda handlers, svcctl's inline mode, the local `npm start` loop).
+ * Each method reads the store's latest state, never the event's copy, so retries and duplicates converge:
+ * - object events: ingest external intents through the API write path, then reconcile the Service's load balancer
+ *   and ask for a data-plane push;
+ * - node changes: one node discovery, every load balancer's targets, one data-plane push (a joining node gets all);
+ * - resync: everything, plus the orphan sweep.
+ */
+import type { V1Service } from '@kubernetes/client-node';
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { ApiServer } from '../api/server.js';
+import { NotFoundError } from '../errors.js';
+import type { ParsedObjectEvent } from '../events/envelope.js';
+import {
+  deleteServiceLoadBalancer,
+  reconcileAll,
+  reconcileService,
+  sweep,
+  type LoadBalancerContext,
+  type LoadBalancerStatus,
+} from '../lb/index.js';
+import { discoverNodes } from '../nodes/discover.js';
+import { keyOf, type NodeInfo } from '../model/types.js';
+import { decide, toIngestObject, type EventDecision } from './staleness.js';
+
+export interface Logger {
+  info(msg: string, data?: Record<string, unknown>): void;
+  warn(msg: string, data?: Record<string, unknown>): void;
+  error(msg: string, data?: Record<string, unknown>): void;
+}
+
+export const consoleLogger: Logger = {
+  info: () => {},
+  warn: (m, d) => console.warn(m, d ?? ''),
+  error: (m, d) => console.error(m, d ?? ''),
+};
+
+/** Asks for the data plane to be re-rendered and pushed; implementations coalesce bursts into one push. */
+export interface DataPlanePusher {
+  request(reason: string): Promise<void>;
+}
+
+export interface ControllerDeps {
+  api: ApiServer;
+  ec2: EC2Client;
+  clusterName: string;
+  /** Absent when no VPC is configured (control plane only): LoadBalancer Services then stay <pending>. */
+  lb?: LoadBalancerContext;
+  pusher?: DataPlanePusher;
+  log?: Logger;
+}
+
+export interface ObjectEventOutcome {
+  decision: EventDecision;
+  key: string;
+}
+
+/** Condition types written to Service status (shown by `svcctl describe`). */
+export const CONDITION_LB_READY = 'LoadBalancerReady';
+export const CONDITION_LB_WARNING = 'LoadBalancerWarning';
+
+export class Controller {
+  private readonly log: Logger;
+  constructor(private readonly deps: ControllerDeps) {
+    this.log = deps.log ?? consoleLogger;
+  }
+
+  async handleObjectEvent(ev: ParsedObjectEvent): Promise<ObjectEventOutcome> {
+    const { api } = this.deps;
+    const key = `${ev.namespace}/${ev.name}`;
+    const stored = await this.getStored(ev.kind, ev.namespace, ev.name);
+    const decision = decide(ev, stored);
+    this.log.info('object event', { kind: ev.kind, type: ev.type, key, decision, resourceVersion: ev.resourceVersion });
+    if (decision === 'stale') return { decision, key };
+
+    if (decision === 'ingest') {
+      const obj = toIngestObject(ev.object as never, ev.kind);
+      if (ev.kind === 'Service') await api.applyService(obj);
+      else if (ev.kind === 'Pod') await api.applyPod(obj);
+      else await api.applyEndpoints(obj);
+    } else if (decision === 'delete' && stored) {
+      await this.deleteStored(ev.kind, ev.namespace, ev.name);
+    }
+
+    if (ev.kind === 'Service') await this.reconcileServiceLoadBalancer(ev.namespace, ev.name);
+    await this.deps.pusher?.request(`${ev.kind} ${key} ${ev.type}`);
+    return { decision, key };
+  }
+
+  private async getStored(kind: ParsedObjectEvent['kind'], ns: string, name: string) {
+    try {
+      if (kind === 'Service') return await this.deps.api.getService(ns, name);
+      if (kind === 'Pod') return await this.deps.api.getPod(ns, name);
+      return await this.deps.api.getEndpoints(ns, name);
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  private async deleteStored(kind: ParsedObjectEvent['kind'], ns: string, name: string): Promise<void> {
+    try {
+      if (kind === 'Service') await this.deps.api.deleteService(ns, name);
+      else if (kind === 'Pod') await this.deps.api.deletePod(ns, name);
+      else await this.deps.api.deleteEndpoints(ns, name);
+    } catch (err) {
+      if (!(err instanceof NotFoundError)) throw err;
+    }
+  }
+
+  private nodesCache?: Promise<NodeInfo[]>;
+  /** One DescribeInstances per pass: callers share the promise within one handler invocation. */
+  private nodes(): Promise<NodeInfo[]> {
+    this.nodesCache ??= discoverNodes(this.deps.ec2, this.deps.clusterName);
+    return this.nodesCache;
+  }
+  /** Forget discovered nodes (a new pass begins, e.g. the next Lambda invocation on a warm container). */
+  newPass(): void {
+    this.nodesCache = undefined;
+  }
+
+  /** Converges one Service's NLB with what is stored (creates, updates, or removes it) and writes its status. */
+  async reconcileServiceLoadBalancer(ns: string, name: string): Promise<LoadBalancerStatus | undefined> {
+    const lb = this.deps.lb;
+    if (!lb) return undefined;
+    const svc = (await this.getStored('Service', ns, name)) as V1Service | undefined;
+    if (!svc) {
+      await deleteServiceLoadBalancer(lb, `${ns}/${name}`);
+      return undefined;
+    }
+    const hadLb = (svc.status?.loadBalancer?.ingress?.length ?? 0) > 0;
+    if (svc.spec?.type !== 'LoadBalancer' && !hadLb) return undefined;
+    const status = await reconcileService(lb, svc, await this.nodes());
+    await this.writeStatus(svc, status);
+    return status;
+  }
+
+  private async writeStatus(svc: V1Service, st: LoadBalancerStatus): Promise<void> {
+    const ns = svc.metadata?.namespace ?? 'default';
+    const name = svc.metadata?.name ?? '';
+    const isLb = svc.spec?.type === 'LoadBalancer';
+    const now = new Date();
+    await this.deps.api.updateServiceStatus(ns, name, (status) => {
+      const ingress = isLb && st.hostname ? [{ hostname: st.hostname }] : [];
+      const conditions = (status.conditions ?? []).filter(
+        (c) => c.type !== CONDITION_LB_READY && c.type !== CONDITION_LB_WARNING,
+      );
+      if (isLb) {
+        const ready = Boolean(st.hostname) && !st.error;
+        const prev = status.conditions?.find((c) => c.type === CONDITION_LB_READY);
+        const s = ready ? 'True' : 'False';
+        conditions.push({
+          type: CONDITION_LB_READY,
+          status: s,
+          reason: st.error ? 'SyncLoadBalancerFailed' : ready ? 'EnsuredLoadBalancer' : 'EnsuringLoadBalancer',
+          message: st.error ?? (ready ? `Network Load Balancer ${st.hostname}` : 'waiting for the load balancer'),
+          lastTransitionTime: prev?.status === s ? prev.lastTransitionTime : now,
+          observedGeneration: svc.metadata?.generation,
+        });
+        if (st.warnings.length) {
+          conditions.push({
+            type: CONDITION_LB_WARNING,
+            status: 'True',
+            reason: 'LoadBalancerWarning',
+            message: st.warnings.join('; '),
+            lastTransitionTime: now,
+            observedGeneration: svc.metadata?.generation,
+          });
+        }
+      }
+      return { ...status, loadBalancer: { ingress }, conditions: conditions.length ? conditions : undefined };
+    });
+  }
+
+  /**
+   * A node joined or left (or is about to leave: spot interruption, scale-in hook). `leavingInstanceId` is removed
+   * from the node list even while EC2 still reports it running, so traffic drains before the instance dies.
+   */
+  async handleNodeChange(opts: { reason: string; leavingInstanceId?: string }): Promise<{ requeue: string[] }> {
+    this.newPass();
+    let requeue: string[] = [];
+    if (this.deps.lb) {
+      const nodes = (await this.nodes()).filter((n) => n.instanceId !== opts.leavingInstanceId);
+      const services = await this.deps.api.listServices();
+      const res = await reconcileAll(this.deps.lb, services, nodes, { scope: 'targets' });
+      requeue = [...res.requeue.keys()];
+      for (const [key, why] of res.requeue) this.log.warn('target update will be retried', { key, why });
+    }
+    await this.deps.pusher?.request(opts.reason);
+    return { requeue };
+  }
+
+  /** Periodic resync: every Service's NLB converged, orphans swept, the data plane pushed. */
+  async resync(): Promise<{ reconciled: number; swept: string[]; requeue: string[] }> {
+    this.newPass();
+    const services = await this.deps.api.listServices();
+    let swept: string[] = [];
+    const requeue: string[] = [];
+    if (this.deps.lb) {
+      const nodes = await this.nodes();
+      const res = await reconcileAll(this.deps.lb, services, nodes);
+      for (const svc of services) {
+        const st = res.statuses.get(keyOf(svc));
+        if (st && svc.spec?.type === 'LoadBalancer' && statusDiffers(svc, st)) await this.writeStatus(svc, st);
+      }
+      requeue.push(...res.requeue.keys());
+      const live = services.filter((s) => s.spec?.type === 'LoadBalancer').map((s) => keyOf(s));
+      const sw = await sweep(this.deps.lb, live);
+      swept = sw.deleted;
+      requeue.push(...sw.requeue.keys());
+    }
+    await this.deps.pusher?.request('resync');
+    return { reconciled: services.length, swept, requeue };
+  }
+}
+
+function statusDiffers(svc: V1Service, st: LoadBalancerStatus): boolean {
+  const host = svc.status?.loadBalancer?.ingress?.[0]?.hostname;
+  const cond = svc.status?.conditions?.find((c) => c.type === CONDITION_LB_READY);
+  const warn = svc.status?.conditions?.find((c) => c.type === CONDITION_LB_WARNING)?.message ?? '';
+  return (
+    host !== st.hostname ||
+    (cond?.message ?? '') !== (st.error ?? cond?.message ?? '') ||
+    warn !== st.warnings.join('; ')
+  );
+}

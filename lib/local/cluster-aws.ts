@@ -1,0 +1,185 @@
+/**
+ * The local cluster's AWS side, created in the local AWS (moto): a VPC with one subnet per AZ (tagged for the
+ * cluster and for internet-facing load balancers, as on a real cluster), a node security group, and N EC2 instances
+ * carrying the cluster tag — the nodes. Everything is found by tag first, so running it twice creates nothing new.
+ */
+import {
+  CreateSecurityGroupCommand,
+  CreateSubnetCommand,
+  CreateVpcCommand,
+  DescribeImagesCommand,
+  DescribeInstancesCommand,
+  DescribeSecurityGroupsCommand,
+  DescribeSubnetsCommand,
+  DescribeVpcsCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+  type EC2Client,
+  type Instance,
+} from '@aws-sdk/client-ec2';
+
+export interface LocalClusterAws {
+  vpcId: string;
+  subnetIds: string[];
+  nodeSecurityGroupId: string;
+}
+
+export interface LocalNode {
+  instanceId: string;
+  privateIp: string;
+  name: string;
+  subnetId: string;
+  state: string;
+}
+
+const VPC_CIDR = '10.0.0.0/16';
+const AZ_SUFFIXES = ['a', 'b', 'c'];
+
+function clusterTag(clusterName: string) {
+  return { Key: `kubernetes.io/cluster/${clusterName}`, Value: 'owned' };
+}
+
+export async function ensureLocalClusterAws(
+  ec2: EC2Client,
+  clusterName: string,
+  region: string,
+): Promise<LocalClusterAws> {
+  const tag = clusterTag(clusterName);
+  const tagFilter = [{ Name: `tag:${tag.Key}`, Values: [tag.Value] }];
+  let vpcId = (await ec2.send(new DescribeVpcsCommand({ Filters: tagFilter }))).Vpcs?.[0]?.VpcId;
+  if (!vpcId) {
+    const vpc = await ec2.send(
+      new CreateVpcCommand({
+        CidrBlock: VPC_CIDR,
+        TagSpecifications: [{ ResourceType: 'vpc', Tags: [tag, { Key: 'Name', Value: `${clusterName}-vpc` }] }],
+      }),
+    );
+    vpcId = vpc.Vpc!.VpcId!;
+  }
+  const existing =
+    (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }))).Subnets ?? [];
+  const subnetIds: string[] = [];
+  for (const [i, suffix] of AZ_SUFFIXES.entries()) {
+    const cidr = `10.0.${i + 1}.0/24`;
+    const found = existing.find((s) => s.CidrBlock === cidr);
+    if (found?.SubnetId) {
+      subnetIds.push(found.SubnetId);
+      continue;
+    }
+    const s = await ec2.send(
+      new CreateSubnetCommand({
+        VpcId: vpcId,
+        CidrBlock: cidr,
+        AvailabilityZone: `${region}${suffix}`,
+        TagSpecifications: [
+          {
+            ResourceType: 'subnet',
+            Tags: [
+              tag,
+              { Key: 'kubernetes.io/role/elb', Value: '1' },
+              { Key: 'Name', Value: `${clusterName}-${suffix}` },
+            ],
+          },
+        ],
+      }),
+    );
+    subnetIds.push(s.Subnet!.SubnetId!);
+  }
+  const sgName = `${clusterName}-nodes`;
+  let sgId = (
+    await ec2.send(
+      new DescribeSecurityGroupsCommand({
+        Filters: [...tagFilter, { Name: 'vpc-id', Values: [vpcId] }, { Name: 'group-name', Values: [sgName] }],
+      }),
+    )
+  ).SecurityGroups?.[0]?.GroupId;
+  if (!sgId) {
+    const sg = await ec2.send(
+      new CreateSecurityGroupCommand({
+        GroupName: sgName,
+        Description: `nodes of cluster ${clusterName}`,
+        VpcId: vpcId,
+        TagSpecifications: [{ ResourceType: 'security-group', Tags: [tag, { Key: 'Name', Value: sgName }] }],
+      }),
+    );
+    sgId = sg.GroupId!;
+  }
+  return { vpcId, subnetIds, nodeSecurityGroupId: sgId };
+}
+
+function toLocalNode(i: Instance): LocalNode {
+  return {
+    instanceId: i.InstanceId!,
+    privateIp: i.PrivateIpAddress ?? '',
+    name: i.PrivateDnsName || i.InstanceId!,
+    subnetId: i.SubnetId ?? '',
+    state: i.State?.Name ?? 'unknown',
+  };
+}
+
+export async function listLocalNodes(ec2: EC2Client, clusterName: string): Promise<LocalNode[]> {
+  const tag = clusterTag(clusterName);
+  const out: LocalNode[] = [];
+  let token: string | undefined;
+  do {
+    const page = await ec2.send(
+      new DescribeInstancesCommand({
+        Filters: [
+          { Name: `tag:${tag.Key}`, Values: [tag.Value] },
+          { Name: 'instance-state-name', Values: ['pending', 'running'] },
+        ],
+        NextToken: token,
+      }),
+    );
+    for (const r of page.Reservations ?? []) for (const i of r.Instances ?? []) out.push(toLocalNode(i));
+    token = page.NextToken;
+  } while (token);
+  return out.sort((a, b) => a.privateIp.localeCompare(b.privateIp, 'en', { numeric: true }));
+}
+
+let cachedImage: string | undefined;
+async function nodeImage(ec2: EC2Client): Promise<string> {
+  if (cachedImage) return cachedImage;
+  const imgs = await ec2.send(
+    new DescribeImagesCommand({ Owners: ['amazon'], Filters: [{ Name: 'name', Values: ['al2023-ami-*-x86_64'] }] }),
+  );
+  cachedImage = imgs.Images?.[0]?.ImageId ?? 'ami-12c6146b';
+  return cachedImage;
+}
+
+/** Node i (0-based) lives in subnet i % 3 at 10.0.<az>.<10 + i>. */
+export function localNodeAddress(index: number): { subnetIndex: number; ip: string } {
+  const subnetIndex = index % AZ_SUFFIXES.length;
+  return { subnetIndex, ip: `10.0.${subnetIndex + 1}.${10 + index}` };
+}
+
+export async function launchLocalNode(
+  ec2: EC2Client,
+  clusterName: string,
+  aws: LocalClusterAws,
+  index: number,
+): Promise<LocalNode> {
+  const { subnetIndex, ip } = localNodeAddress(index);
+  const r = await ec2.send(
+    new RunInstancesCommand({
+      ImageId: await nodeImage(ec2),
+      InstanceType: 't3.medium',
+      MinCount: 1,
+      MaxCount: 1,
+      SubnetId: aws.subnetIds[subnetIndex],
+      PrivateIpAddress: ip,
+      SecurityGroupIds: [aws.nodeSecurityGroupId],
+      TagSpecifications: [
+        {
+          ResourceType: 'instance',
+          Tags: [clusterTag(clusterName), { Key: 'Name', Value: `${clusterName}-node-${index}` }],
+        },
+      ],
+    }),
+  );
+  return toLocalNode(r.Instances![0]!);
+}
+
+export async function terminateLocalNode(ec2: EC2Client, instanceId: string): Promise<void> {
+  await ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
+}

@@ -1,0 +1,42 @@
+/**
+ * Builds the data plane's input from the store and EC2: every stored Service, its endpoints (computed from Pods for
+ * selector Services, taken from manual Endpoints otherwise), and the cluster's running nodes.
+ */
+import type { EC2Client } from '@aws-sdk/client-ec2';
+import type { ApiServer } from '../api/server.js';
+import type { DataPlaneState } from '../dataplane/render/state.js';
+import { computeEndpoints, endpointsFromManual } from '../model/endpoints.js';
+import type { ClusterConfig, NodeInfo, ServiceEndpoints } from '../model/types.js';
+import { discoverNodes } from '../nodes/discover.js';
+
+export async function loadDataPlaneState(
+  api: ApiServer,
+  cfg: ClusterConfig,
+  nodes: NodeInfo[] | (() => Promise<NodeInfo[]>),
+  podCidr?: string,
+): Promise<DataPlaneState> {
+  const [services, pods, manual, nodeList] = await Promise.all([
+    api.listServices(),
+    api.listPods(),
+    api.listEndpoints(),
+    typeof nodes === 'function' ? nodes() : Promise.resolve(nodes),
+  ]);
+  const manualByKey = new Map(manual.map((m) => [`${m.metadata?.namespace ?? 'default'}/${m.metadata?.name}`, m]));
+  const endpoints: ServiceEndpoints[] = [];
+  for (const s of services) {
+    const key = `${s.metadata?.namespace ?? 'default'}/${s.metadata?.name}`;
+    if (Object.keys(s.spec?.selector ?? {}).length > 0) endpoints.push(computeEndpoints(s, pods));
+    else if (manualByKey.has(key)) endpoints.push(endpointsFromManual(manualByKey.get(key)!));
+  }
+  return {
+    services,
+    endpoints,
+    nodes: nodeList.filter((n) => n.state === 'running'),
+    cfg,
+    ...(podCidr ? { podCidr } : {}),
+  };
+}
+
+export function ec2Nodes(ec2: EC2Client, clusterName: string): () => Promise<NodeInfo[]> {
+  return () => discoverNodes(ec2, clusterName);
+}
