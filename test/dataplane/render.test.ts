@@ -1,0 +1,210 @@
+/** Pure renderers: golden ruleset (UPDATE_GOLDEN=1 rewrites), DNS, env files, health data, validation. */
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { InvalidError } from '../../lib/errors.js';
+import { renderDnsConfig, renderExternalNames } from '../../lib/dataplane/render/dns.js';
+import { renderEnvFiles } from '../../lib/dataplane/render/env.js';
+import { healthEntries, renderHealthData } from '../../lib/dataplane/render/health.js';
+import { NFT_NAME_MAX, objectName, renderDelta, renderRuleset } from '../../lib/dataplane/render/nft.js';
+import { clusterState, ep, svc } from './fixtures.js';
+
+const GOLDEN = join(import.meta.dirname, 'golden');
+
+function golden(name: string, actual: string): void {
+  const file = join(GOLDEN, name);
+  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) {
+    if (process.env.UPDATE_GOLDEN !== '1') throw new Error(`missing golden file ${file}: run with UPDATE_GOLDEN=1`);
+    writeFileSync(file, actual);
+  }
+  expect(actual).toBe(readFileSync(file, 'utf8'));
+}
+
+describe('renderRuleset', () => {
+  it('matches the golden ruleset for node-1 (with pod CIDR) and node-2', () => {
+    golden('ruleset-node-1.nft', renderRuleset({ ...clusterState(), podCidr: '10.244.0.0/16' }, 'node-1'));
+    golden('ruleset-node-2.nft', renderRuleset(clusterState(), 'node-2'));
+  });
+
+  it('dispatches ClusterIPs through one verdict map, never a chain per Service in the hot path', () => {
+    const text = renderRuleset(clusterState(), 'node-1');
+    expect(text).toContain('ip daddr . meta l4proto . th dport vmap @service-ips');
+    expect(text).toMatch(/10\.96\.0\.10 \. tcp \. 80 : goto service-[A-Z2-7]{8}-default\/web\/tcp\/http/);
+    // three ready endpoints: equal random choice
+    expect(text).toMatch(
+      /numgen random mod 3 vmap \{ 0 : goto endpoint-\w+-default\/web\/tcp\/http__10\.244\.1\.2\/8080, 1 : .*, 2 : /,
+    );
+  });
+
+  it('renders nothing for headless Services and ignores ExternalName ports', () => {
+    const text = renderRuleset(clusterState(), 'node-1');
+    expect(text).not.toContain('headless');
+    expect(text).not.toContain('/ext/');
+    const serviceIps = /map service-ips \{[^}]*elements = \{([^}]*)\}/.exec(text)![1]!;
+    // only Services with a ClusterIP and ready endpoints (kubernetes and my-db have none: they are rejected)
+    expect(serviceIps.split(',').map((e) => e.trim().split(' : ')[0])).toEqual([
+      '10.96.0.12 . tcp . 80',
+      '10.96.0.11 . tcp . 80',
+      '10.96.0.10 . tcp . 80',
+    ]);
+  });
+
+  it('rejects Services without ready endpoints and drops Local traffic on nodes without local endpoints', () => {
+    const n2 = renderRuleset(clusterState(), 'node-2');
+    expect(n2).toMatch(/10\.96\.0\.13 \. tcp \. 80 : goto reject-chain/);
+    expect(n2).toMatch(/chain external-\w+-default\/loc\/tcp\/ \{\n(\t\t.*\n)*\t\tdrop\n/);
+    const n1 = renderRuleset(clusterState(), 'node-1');
+    expect(n1).toMatch(
+      /chain external-\w+-default\/loc\/tcp\/ \{\n(\t\t.*\n)*\t\tgoto local-\w+-default\/loc\/tcp\/\n/,
+    );
+  });
+
+  it('internalTrafficPolicy Local uses only local endpoints, and drops when there are none', () => {
+    const s = clusterState();
+    s.services.push(
+      svc('itp', {
+        type: 'ClusterIP',
+        clusterIP: '10.96.0.20',
+        internalTrafficPolicy: 'Local',
+        ports: [{ port: 80, protocol: 'TCP' }],
+      }),
+    );
+    s.endpoints.push({
+      namespace: 'default',
+      name: 'itp',
+      endpoints: [ep('10.244.2.2', 'node-2', [{ name: '', port: 9, protocol: 'TCP' }])],
+    });
+    expect(renderRuleset(s, 'node-1')).toContain('10.96.0.20 . tcp . 80 : drop');
+    expect(renderRuleset(s, 'node-2')).toMatch(/10\.96\.0\.20 \. tcp \. 80 : goto local-\w+-default\/itp\/tcp\//);
+  });
+
+  it('sessionAffinity ClientIP: a timeout set per endpoint, checked before the random choice', () => {
+    const text = renderRuleset(clusterState(), 'node-1');
+    expect(text).toMatch(
+      /set affinity-\w+-default\/aff\/tcp\/__10\.244\.1\.2\/8080__600 \{\n\t\ttype ipv4_addr\n\t\tflags dynamic,timeout\n\t\ttimeout 600s\n/,
+    );
+    expect(text).toMatch(/update @affinity-\w+-default\/aff\/tcp\/__10\.244\.1\.2\/8080__600 \{ ip saddr \}/);
+  });
+
+  it('names are deterministic and stay within the kernel limit', () => {
+    expect(objectName('service', 'a/b/tcp/http')).toBe(objectName('service', 'a/b/tcp/http'));
+    expect(objectName('service', 'a/b/tcp/http')).not.toBe(objectName('service', 'a/b/tcp/https'));
+    const long = objectName('endpoint', 'x'.repeat(400));
+    expect(long.length).toBe(NFT_NAME_MAX);
+    expect(objectName('endpoint', 'x'.repeat(400) + 'a')).not.toBe(objectName('endpoint', 'x'.repeat(400) + 'b'));
+  });
+
+  it('refuses state that could change the meaning of the rendered files, with an apiserver-style error', () => {
+    const s = clusterState();
+    s.services[1]!.spec!.clusterIP = '10.96.0.10 } ; flush ruleset';
+    s.services[1]!.metadata!.name = 'Web\nx';
+    expect(() => renderRuleset(s, 'node-1')).toThrow(InvalidError);
+    expect(() => renderRuleset(s, 'node-1')).toThrow(
+      'DataPlaneState "state" is invalid: [services[1].metadata.name: Invalid value: "Web\\nx": must be a DNS label, services[1].spec.clusterIP: Invalid value: "10.96.0.10 } ; flush ruleset": must be an IPv4 address or "None"]',
+    );
+  });
+});
+
+describe('renderDelta', () => {
+  it('is small: one endpoint removed touches one service chain and one endpoint chain', () => {
+    const prev = clusterState();
+    const next = structuredClone(prev);
+    next.endpoints[0]!.endpoints.pop();
+    const delta = renderDelta(prev, next, 'node-1');
+    const ops = delta.split('\n').filter((l) => l && !l.startsWith('#'));
+    expect(ops).toEqual([
+      expect.stringMatching(/^flush chain ip sscontroller service-\w+-default\/web\/tcp\/http$/),
+      expect.stringMatching(/^add rule ip sscontroller service-\w+-default\/web\/tcp\/http numgen random mod 2 vmap/),
+      expect.stringMatching(/^flush chain ip sscontroller endpoint-\w+-default\/web\/tcp\/http__10\.244\.2\.2\/8080$/),
+      expect.stringMatching(/^delete chain ip sscontroller endpoint-\w+-default\/web\/tcp\/http__10\.244\.2\.2\/8080$/),
+    ]);
+  });
+
+  it('a new Service is map elements plus its own chains; no change renders no operation', () => {
+    const prev = clusterState();
+    const next = structuredClone(prev);
+    next.services.push(
+      svc('new', { type: 'ClusterIP', clusterIP: '10.96.0.30', ports: [{ port: 80, protocol: 'TCP' }] }),
+    );
+    next.endpoints.push({
+      namespace: 'default',
+      name: 'new',
+      endpoints: [ep('10.244.1.2', 'node-1', [{ name: '', port: 8080, protocol: 'TCP' }])],
+    });
+    const ops = renderDelta(prev, next, 'node-1')
+      .split('\n')
+      .filter((l) => l && !l.startsWith('#'));
+    expect(ops).toContain('add element ip sscontroller cluster-ips { 10.96.0.30 }');
+    expect(ops.filter((l) => l.startsWith('add chain'))).toHaveLength(2);
+    expect(
+      renderDelta(prev, prev, 'node-1')
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#')),
+    ).toEqual([]);
+  });
+
+  it('a pod CIDR change rewrites the per-service chains in place', () => {
+    const prev = clusterState();
+    const delta = renderDelta(prev, { ...prev, podCidr: '10.244.0.0/16' }, 'node-1');
+    expect(delta).not.toContain('delete table');
+    expect(delta).toMatch(
+      /add rule ip sscontroller service-\w+-default\/web\/tcp\/http ip daddr 10\.96\.0\.10 ip saddr != 10\.244\.0\.0\/16 jump mark-for-masquerade/,
+    );
+  });
+});
+
+describe('renderDnsConfig', () => {
+  it('renders A, SRV, headless and ExternalName records', () => {
+    golden('dnsmasq.conf', renderDnsConfig(clusterState()));
+    const text = renderDnsConfig(clusterState());
+    expect(text).toContain('host-record=web.default.svc.cluster.local,10.96.0.10\n');
+    expect(text).toContain(
+      'srv-host=_http._tcp.web.default.svc.cluster.local,web.default.svc.cluster.local,80,0,100\n',
+    );
+    expect(text).toContain('host-record=headless.default.svc.cluster.local,10.244.1.2\n');
+    expect(text).toContain(
+      'srv-host=_http._tcp.headless.default.svc.cluster.local,10-244-2-2.headless.default.svc.cluster.local,8080,0,100\n',
+    );
+    expect(text).toContain('server=/ext.default.svc.cluster.local/127.0.0.1#5354\n');
+    expect(text).not.toContain('_._tcp'); // unnamed ports get no SRV record
+    expect(renderExternalNames(clusterState())).toBe('ext.default.svc.cluster.local db.example.test\n');
+  });
+});
+
+describe('renderEnvFiles', () => {
+  it('renders the kubelet variables per namespace', () => {
+    const files = renderEnvFiles(clusterState());
+    expect(Object.keys(files).sort()).toEqual(['default', 'team-a']);
+    expect(files['team-a']).toBe(
+      [
+        'KUBERNETES_SERVICE_HOST=10.96.0.1',
+        'KUBERNETES_SERVICE_PORT=443',
+        'KUBERNETES_SERVICE_PORT_HTTPS=443',
+        'KUBERNETES_PORT=tcp://10.96.0.1:443',
+        'KUBERNETES_PORT_443_TCP=tcp://10.96.0.1:443',
+        'KUBERNETES_PORT_443_TCP_PROTO=tcp',
+        'KUBERNETES_PORT_443_TCP_PORT=443',
+        'KUBERNETES_PORT_443_TCP_ADDR=10.96.0.1',
+        'MY_DB_SERVICE_HOST=10.96.5.5',
+        'MY_DB_SERVICE_PORT=5432',
+        'MY_DB_SERVICE_PORT_PG_MAIN=5432',
+        'MY_DB_PORT=tcp://10.96.5.5:5432',
+        'MY_DB_PORT_5432_TCP=tcp://10.96.5.5:5432',
+        'MY_DB_PORT_5432_TCP_PROTO=tcp',
+        'MY_DB_PORT_5432_TCP_PORT=5432',
+        'MY_DB_PORT_5432_TCP_ADDR=10.96.5.5',
+        '',
+      ].join('\n'),
+    );
+    expect(files.default).not.toMatch(/^(EXT|HEADLESS)_/m);
+  });
+});
+
+describe('health data', () => {
+  it('counts local ready endpoints of Local LoadBalancer Services per node', () => {
+    expect(healthEntries(clusterState(), 'node-1')).toEqual([
+      { namespace: 'default', name: 'loc', port: 32001, localEndpoints: 1 },
+    ]);
+    expect(renderHealthData(clusterState(), 'node-2')).toBe('32001\tdefault\tloc\t0\n');
+  });
+});
