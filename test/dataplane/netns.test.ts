@@ -2,11 +2,11 @@
  * End to end on a real kernel: two nodes and three pods as network namespaces, the node agent run by the local
  * transport with the real SSM document, real connections through the rules, DNS through the node's dnsmasq.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildPush, inlineArchive, sha256hex, tgz, type Push } from '../../lib/dataplane/bundle.js';
+import { buildPush, inlineArchive, renderManifest, sha256hex, tgz, type Push } from '../../lib/dataplane/bundle.js';
 import { sendLocalCommand, type LocalTarget } from '../../lib/dataplane/local-transport.js';
 import type { DataPlaneState } from '../../lib/dataplane/render/state.js';
 import { handleCommandStatusEvent } from '../../lib/dataplane/ssm-driver.js';
@@ -143,6 +143,15 @@ describe('node agent through the local transport', () => {
     expect(h2.stdout.trim()).toMatch(/^503 .*"localEndpoints": 0/);
   });
 
+  it('hairpin: a pod reaching its own Service lands on itself too, masqueraded', async () => {
+    const a1 = tb.pods.find((p) => p.name === 'a1')!;
+    const lines = await connect(a1.ns, '10.96.0.10', 80, 45);
+    expect(lines.every((l) => /^(a1|a2|b1) /.test(l))).toBe(true);
+    const self = lines.filter((l) => l.startsWith('a1 '));
+    expect(self.length).toBeGreaterThan(0);
+    for (const l of self) expect(l.split(' ')[1]).not.toBe(a1.ip); // source rewritten, or the reply would bypass NAT
+  });
+
   it('sessionAffinity ClientIP sticks to one endpoint', async () => {
     const got = new Set(names(await connect(b1.ns, '10.96.0.12', 80, 25)));
     expect(got.size).toBe(1);
@@ -233,12 +242,38 @@ describe('node agent through the local transport', () => {
     for (const n of nodes) expect(n).toMatchObject({ appliedVersion: 2, failedVersion: 3, lastStatus: 'Failed' });
   });
 
+  it('S3 mode: fetches the manifest and its bundle by URL and verifies both', async () => {
+    const push = buildPush({ next: state, version: 5 });
+    const dir = mkdtempSync(join(tmpdir(), `${PREFIX}-www-`));
+    roots.www = dir;
+    const base = `http://${client.ip}:8000`;
+    const manifest = renderManifest(push, (sha) => `${base}/bundles/${sha}.tgz`);
+    mkdirSync(join(dir, 'bundles'));
+    for (const [sha, b] of push.bundles) writeFileSync(join(dir, 'bundles', `${sha}.tgz`), b);
+    writeFileSync(join(dir, 'manifest.tsv'), manifest);
+    tb.spawn(client.ns, ['python3', '-m', 'http.server', '--bind', client.ip, '--directory', dir, '8000']);
+    for (let i = 0; i < 50; i++) {
+      if ((await tb.exec(n1.ns, ['curl', '-fsS', '-o', '/dev/null', `${base}/manifest.tsv`])).code === 0) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const p: DataPlaneParameters = {
+      version: '5',
+      mode: 'delta',
+      manifestSha256: sha256hex(manifest),
+      manifestUrl: `${base}/manifest.tsv`,
+      inline: '',
+    };
+    const inv = await apply(push, 'delta', p);
+    for (const i of inv)
+      expect(i.summary, i.stdout + i.stderr).toMatchObject({ status: 'applied', version: 5, rules: 'full' });
+  });
+
   it('refuses a bundle whose sha256 does not match, changing nothing', async () => {
     const push = buildPush({ next: state, version: 4 });
     const p = { ...params(push, 'full'), manifestSha256: '0'.repeat(64) };
     const inv = await apply(push, 'full', p);
     for (const i of inv) expect(i.summary).toMatchObject({ status: 'failed', detail: 'inline bundle sha256 mismatch' });
     const applied = readFileSync(join(roots[n1.ns]!, 'var/lib/sscontroller/applied-version'), 'utf8');
-    expect(applied.trim()).toBe('2');
+    expect(applied.trim()).toBe('5');
   });
 });
