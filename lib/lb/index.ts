@@ -13,7 +13,7 @@ import { buildDesiredStack, type BuildEnv, type SecurityGroupInfo } from './buil
 import { ec2 } from './calls.js';
 import { pool, type LoadBalancerContext } from './context.js';
 import type { Plan } from './model.js';
-import { emptyStack, observe, type ObservedWorld } from './observe.js';
+import { emptyStack, observe, readTargets, type ObservedWorld } from './observe.js';
 import { formatPlan, planStack } from './planner.js';
 import type { SubnetInfo } from './subnets.js';
 
@@ -216,7 +216,10 @@ export async function reconcileAll(
       const observed = world.stacks.get(key);
       if (!built.desired || !observed) return;
       // Only target (de)registration on target groups that exist; anything else waits for the full pass.
-      const plan = planStack(built.desired, { ...emptyStack(key), targetGroups: observed.targetGroups }, ctx.vpcId);
+      const tgs = await Promise.all(
+        observed.targetGroups.map(async (t) => ({ ...t, targets: await readTargets(ctx, t.arn) })),
+      );
+      const plan = planStack(built.desired, { ...emptyStack(key), targetGroups: tgs }, ctx.vpcId);
       plan.actions = plan.actions.filter(
         (a) => (a.kind === 'RegisterTargets' || a.kind === 'DeregisterTargets') && typeof a.arn === 'string',
       );

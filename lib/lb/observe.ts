@@ -42,7 +42,7 @@ export function emptyStack(stack: string): ObservedStack {
 export interface ObserveOptions {
   /** Only this stack (a single Service's reconcile); all stacks of the cluster otherwise. */
   stack?: string;
-  /** Only target groups and their targets (node join/leave fast path). */
+  /** Only target groups, without their targets (node join/leave fast path; see readTargets). */
   targetsOnly?: boolean;
 }
 
@@ -131,6 +131,16 @@ function tagMap(tags: { Key?: string; Value?: string }[] | undefined): Record<st
   return t;
 }
 
+/** Registered instance IDs of one target group (draining ones excluded: if still desired they must be re-registered). */
+export async function readTargets(ctx: LoadBalancerContext, arn: string): Promise<string[]> {
+  const health = await elb(ctx, new DescribeTargetHealthCommand({ TargetGroupArn: arn }));
+  const ids = (health.TargetHealthDescriptions ?? [])
+    .filter((h) => h.TargetHealth?.State !== 'draining')
+    .map((h) => h.Target?.Id ?? '')
+    .filter(Boolean);
+  return [...new Set(ids)].sort();
+}
+
 /** Reads every resource of this cluster's load-balancer stacks (or of one stack). */
 export async function observe(ctx: LoadBalancerContext, opts: ObserveOptions = {}): Promise<ObservedWorld> {
   const cluster = ctx.clusterName;
@@ -188,17 +198,14 @@ export async function observe(ctx: LoadBalancerContext, opts: ObserveOptions = {
   const ownedTgs = tgs.filter((t) => mine(tgTags.get(t.TargetGroupArn!)));
   const observedTgs = await pool(ownedTgs, conc, async (t): Promise<ObservedTargetGroup> => {
     const arn = t.TargetGroupArn!;
-    const [health, at] = await Promise.all([
-      elb(ctx, new DescribeTargetHealthCommand({ TargetGroupArn: arn })),
+    // In the targets-only pass the caller reads targets per Service (readTargets), so that reads and
+    // RegisterTargets calls interleave under their separate token buckets instead of running one after the other.
+    const [targets, at] = await Promise.all([
+      opts.targetsOnly ? Promise.resolve([]) : readTargets(ctx, arn),
       opts.targetsOnly
         ? Promise.resolve(undefined)
         : elb(ctx, new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn })),
     ]);
-    const targets = (health.TargetHealthDescriptions ?? [])
-      // A draining target is on its way out: if still desired it must be registered again.
-      .filter((h) => h.TargetHealth?.State !== 'draining')
-      .map((h) => h.Target?.Id ?? '')
-      .filter(Boolean);
     return {
       arn,
       name: t.TargetGroupName ?? '',
@@ -218,7 +225,7 @@ export async function observe(ctx: LoadBalancerContext, opts: ObserveOptions = {
       },
       tags: tgTags.get(arn)!,
       attributes: at ? attrs(at.Attributes) : {},
-      targets: [...new Set(targets)].sort(),
+      targets,
       loadBalancerArns: t.LoadBalancerArns ?? [],
     };
   });
