@@ -29,6 +29,13 @@ export async function planServices(target: Target, objects: V1Service[]): Promis
       if (!(err instanceof NotFoundError)) throw err;
     }
     const desired = prev ? defaultServiceUpdate(obj, prev) : defaultService(obj);
+    // The stored identity (uid is part of the ownership tags) is what an apply would keep.
+    if (prev)
+      desired.metadata = {
+        ...desired.metadata,
+        uid: prev.metadata?.uid,
+        creationTimestamp: prev.metadata?.creationTimestamp,
+      };
     throwIfInvalid(
       'Service',
       name,
