@@ -166,10 +166,15 @@ export interface TestRuntime {
 
 /** A Runtime on moto with its own table (and cluster name); extra env entries add a VPC for LoadBalancer tests. */
 export async function makeTestRuntime(
-  opts: { env?: Record<string, string>; middleware?: ClientMiddleware[]; clusterName?: string } = {},
+  opts: {
+    env?: Record<string, string>;
+    middleware?: ClientMiddleware[];
+    clusterName?: string;
+    tableName?: string;
+  } = {},
 ): Promise<TestRuntime> {
   const clients = motoClients({ middleware: opts.middleware });
-  const tableName = uniqueName('handlers');
+  const tableName = opts.tableName ?? uniqueName('handlers');
   const clusterName = opts.clusterName ?? uniqueName('hc');
   await ensureTable(clients.dynamodb, tableName);
   const pusher = new RecordingPusher();
