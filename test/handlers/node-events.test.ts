@@ -10,7 +10,7 @@ import { ensureLocalClusterAws, launchLocalNode, type LocalNode } from '../../li
 import { observe } from '../../lib/lb/observe.js';
 import { lbContextFor } from '../../lib/runtime/runtime.js';
 import { motoClients, uniqueName } from '../support/aws.js';
-import { failDynamoFor, makeTestRuntime, type TestRuntime } from './support.js';
+import { failCommand, failDynamoFor, makeTestRuntime, type TestRuntime } from './support.js';
 
 const stateChange = (id: string, state: string): NodeEvent => ({
   source: 'aws.ec2',
@@ -214,19 +214,7 @@ describe('handleNodeEvent against moto (EC2 + ELBv2), Auto Scaling mocked', () =
       clusterName,
       tableName: t.tableName,
       env: { VPC_ID: aws.vpcId, SUBNET_IDS: aws.subnetIds.join(','), NODE_SECURITY_GROUP_ID: aws.nodeSecurityGroupId },
-      middleware: [
-        {
-          name: 'fail-deregister',
-          middleware: (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args) => {
-            if (failing && context.commandName === 'DeregisterTargetsCommand') {
-              const err = new Error('Rate exceeded');
-              err.name = 'ThrottlingException';
-              throw err;
-            }
-            return next(args);
-          },
-        },
-      ],
+      middleware: [failCommand('DeregisterTargetsCommand', 'ThrottlingException', () => failing)],
     });
     asMock.reset();
     asMock.on(CompleteLifecycleActionCommand).resolves({});

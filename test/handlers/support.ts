@@ -155,6 +155,22 @@ export function failDynamoFor(match: { kind: string; key: string }, enabled: () 
   };
 }
 
+/** A client middleware that fails every call of one SDK command (by class name) while `enabled()` holds. */
+export function failCommand(commandName: string, errorName: string, enabled: () => boolean): ClientMiddleware {
+  return {
+    name: `fail-${commandName}`,
+    middleware:
+      (next: (a: unknown) => Promise<unknown>, context: { commandName?: string }) => async (args: unknown) => {
+        if (enabled() && context.commandName === commandName) {
+          const err = new Error(`injected ${errorName}`);
+          err.name = errorName;
+          throw err;
+        }
+        return next(args);
+      },
+  };
+}
+
 export interface TestRuntime {
   rt: Runtime;
   tableName: string;
