@@ -174,7 +174,7 @@ export async function reconcileService(
 
 /** Removes every resource of the Service's stack, in dependency order. Idempotent; RequeueError until SGs are free. */
 export async function deleteServiceLoadBalancer(ctx: LoadBalancerContext, serviceKey: string): Promise<void> {
-  const world = await observe(ctx, { stack: serviceKey });
+  const world = await observe(ctx, { stack: serviceKey, shallow: true });
   const plan = planStack(null, world.stacks.get(serviceKey) ?? emptyStack(serviceKey), ctx.vpcId);
   if (plan.actions.length) ctx.log?.('info', formatPlan(plan), { stack: serviceKey });
   await applyPlan(ctx, plan);
@@ -258,7 +258,7 @@ export async function sweep(
   liveServiceKeys: Iterable<string>,
 ): Promise<{ deleted: string[]; requeue: Map<string, string> }> {
   const live = new Set(liveServiceKeys);
-  const world = await observe(ctx);
+  const world = await observe(ctx, { shallow: true });
   const deleted: string[] = [];
   const requeue = new Map<string, string>();
   const orphans = [...world.stacks.values()]

@@ -42,6 +42,11 @@ export function emptyStack(stack: string): ObservedStack {
 export interface ObserveOptions {
   /** Only this stack (a single Service's reconcile); all stacks of the cluster otherwise. */
   stack?: string;
+  /**
+   * Skip what only an update needs (LB/TG attributes, registered targets): deletes and sweeps need just the
+   * resources and their listeners.
+   */
+  shallow?: boolean;
   /** Only target groups, without their targets (node join/leave fast path; see readTargets). */
   targetsOnly?: boolean;
 }
@@ -163,7 +168,7 @@ export async function observe(ctx: LoadBalancerContext, opts: ObserveOptions = {
       const arn = l.LoadBalancerArn!;
       const [ls, at] = await Promise.all([
         listeners(ctx, arn),
-        elb(ctx, new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: arn })),
+        opts.shallow ? undefined : elb(ctx, new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: arn })),
       ]);
       return {
         arn,
@@ -186,7 +191,7 @@ export async function observe(ctx: LoadBalancerContext, opts: ObserveOptions = {
         }),
         securityGroups: l.SecurityGroups ?? [],
         tags: lbTags.get(arn)!,
-        attributes: attrs(at.Attributes),
+        attributes: attrs(at?.Attributes),
         listeners: ls,
       };
     });
@@ -201,8 +206,8 @@ export async function observe(ctx: LoadBalancerContext, opts: ObserveOptions = {
     // In the targets-only pass the caller reads targets per Service (readTargets), so that reads and
     // RegisterTargets calls interleave under their separate token buckets instead of running one after the other.
     const [targets, at] = await Promise.all([
-      opts.targetsOnly ? Promise.resolve([]) : readTargets(ctx, arn),
-      opts.targetsOnly
+      opts.targetsOnly || opts.shallow ? Promise.resolve([]) : readTargets(ctx, arn),
+      opts.targetsOnly || opts.shallow
         ? Promise.resolve(undefined)
         : elb(ctx, new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn })),
     ]);
