@@ -36,7 +36,9 @@ export async function handlePushRecords(rt: Runtime, records: Pick<SQSRecord, 'b
 
 export async function handleSsmStatus(rt: Runtime, ev: CommandStatusEvent) {
   const node = await handleCommandStatusEvent(ev, { store: rt.dataPlaneStore });
-  if (node?.failedVersion !== undefined && node.lastStatus !== 'Success') {
+  // Status events arrive in any order: a failure of a version older than what the node has since applied needs
+  // no retry (a retry re-sends the latest push, which the node already has).
+  if (node?.failedVersion !== undefined && node.lastStatus !== 'Success' && node.failedVersion > node.appliedVersion) {
     await rt.pusher.requestRaw({ retryInstances: [node.instanceId] });
   }
   return node;
