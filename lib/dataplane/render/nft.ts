@@ -6,10 +6,17 @@
  *   nat-prerouting / nat-output -> services:
  *     ip daddr . meta l4proto . th dport vmap @service-ips            (ClusterIPs and externalIPs, one hash lookup)
  *     fib daddr type local ... meta l4proto . th dport vmap @service-nodeports   (NodePorts on every node address)
- *   service-<hash>-<ns>/<name>/<proto>/<port>   all ready endpoints, numgen random mod N vmap (equal choice)
+ *   service-<hash>-<ns>/<name>/<proto>/<port>   all ready endpoints, equal random choice (numgen cascade), DNAT
  *   local-<hash>-...                            only this node's ready endpoints (internal/externalTrafficPolicy Local)
  *   external-<hash>-...                         NodePort/externalIP entry: masquerade (Cluster) or local-only (Local)
- *   endpoint-<hash>-...__<ip>/<port>            hairpin masquerade, affinity set update, DNAT
+ *   endpoint-<hash>-...__<ip>/<port>            sessionAffinity only: affinity set update, then DNAT
+ *   nat-postrouting: hairpin (a pod reaching itself through a Service) is masqueraded by one rule and a set of
+ *   endpoint addresses, instead of a rule in an endpoint chain per (Service, endpoint).
+ *
+ * Why fewer chains than kube-proxy (which has an endpoint chain per endpoint): loading a table costs roughly per
+ * chain, and an endpoint chain per endpoint doubles or triples the chain count. Measured here (Linux 6.18, nft
+ * 1.0.6, 10,000 Services x 2 endpoints): 30,000 chains load in ~1.5 s, 10,000 in ~0.75 s. Endpoint chains remain
+ * where per-endpoint state is needed: the `update @affinity-...` of sessionAffinity ClientIP.
  *   filter-input/forward/output: reject (no endpoints) or drop (no local endpoints) via @no-endpoint-* maps, and
  *   reject anything else addressed to a ClusterIP (ports the Service does not have).
  *
@@ -102,6 +109,13 @@ function skeleton(): NftModel {
     static: true,
   });
   sets.set('cluster-ips', { kind: 'set', spec: ['type ipv4_addr'], elements: new Map(), static: true });
+  // "<ip> . <ip>" for every endpoint address: after DNAT, source == destination means a pod reached itself.
+  sets.set('hairpin-endpoints', {
+    kind: 'set',
+    spec: ['type ipv4_addr . ipv4_addr'],
+    elements: new Map(),
+    static: true,
+  });
   sets.set('service-ips', vmap('ipv4_addr . inet_proto . inet_service'));
   sets.set('service-nodeports', vmap('inet_proto . inet_service'));
   sets.set('no-endpoint-services', vmap('ipv4_addr . inet_proto . inet_service'));
@@ -129,7 +143,12 @@ function skeleton(): NftModel {
   );
   c('nat-prerouting', ['jump services'], 'type nat hook prerouting priority dstnat; policy accept;');
   c('nat-output', ['jump services'], 'type nat hook output priority -100; policy accept;');
-  c('nat-postrouting', ['jump masquerading'], 'type nat hook postrouting priority srcnat; policy accept;');
+  c(
+    'nat-postrouting',
+    // hairpin: without masquerade the pod would see a reply from itself to itself and drop it
+    ['ct status dnat ip saddr . ip daddr @hairpin-endpoints jump mark-for-masquerade', 'jump masquerading'],
+    'type nat hook postrouting priority srcnat; policy accept;',
+  );
   c('services', [
     'ip daddr . meta l4proto . th dport vmap @service-ips',
     // NodePorts answer on every local address except loopback (kube-proxy nftables does not serve 127.0.0.1 either).
@@ -165,14 +184,21 @@ interface PortNames {
 
 function portNames(v: ServiceView, portName: string, protocol: string, affinitySeconds?: number): PortNames {
   const readable = `${v.namespace}/${v.name}/${lower(protocol)}/${portName}`;
+  const memo = new Map<string, string>(); // names are hashed once per object, however often they are referenced
+  const name = (prefix: string, text: string): string => {
+    const k = `${prefix}|${text}`;
+    let out = memo.get(k);
+    if (out === undefined) memo.set(k, (out = objectName(prefix, text)));
+    return out;
+  };
   return {
     readable,
-    service: objectName('service', readable),
-    local: objectName('local', readable),
-    external: objectName('external', readable),
-    endpoint: (b) => objectName('endpoint', `${readable}__${b.ip}/${b.port}`),
+    service: name('service', readable),
+    local: name('local', readable),
+    external: name('external', readable),
+    endpoint: (b) => name('endpoint', `${readable}__${b.ip}/${b.port}`),
     // The timeout is part of the name so a changed timeout is a new set (a set's timeout cannot be altered in place).
-    affinity: (b) => objectName('affinity', `${readable}__${b.ip}/${b.port}__${affinitySeconds ?? 0}`),
+    affinity: (b) => name('affinity', `${readable}__${b.ip}/${b.port}__${affinitySeconds ?? 0}`),
   };
 }
 
@@ -193,31 +219,33 @@ export function buildModel(state: DataPlaneState, nodeName: string): NftModel {
       const needLocalChain = (v.internalLocal || v.externalLocal) && local.length > 0;
       const hasExternal = p.nodePort !== undefined || v.externalIPs.length > 0;
 
-      const used = new Set<BackendView>([...all]);
+      const dnat = (b: BackendView): string => `meta l4proto ${proto} dnat to ${b.ip}:${b.port}`;
       if (all.length > 0) {
-        for (const b of used) {
-          const rules = [`ip saddr ${b.ip} jump mark-for-masquerade`]; // hairpin: a pod reaching itself
-          if (v.affinitySeconds !== undefined) {
-            m.sets.set(n.affinity(b), {
-              kind: 'set',
-              spec: ['type ipv4_addr', 'flags dynamic,timeout', `timeout ${v.affinitySeconds}s`],
-              elements: new Map(),
-            });
-            rules.push(`update @${n.affinity(b)} { ip saddr }`);
-          }
-          rules.push(`meta l4proto ${proto} dnat to ${b.ip}:${b.port}`);
-          m.chains.set(n.endpoint(b), { rules });
+        for (const b of all) {
+          set('hairpin-endpoints').set(`${b.ip} . ${b.ip}`, '');
+          if (v.affinitySeconds === undefined) continue;
+          m.sets.set(n.affinity(b), {
+            kind: 'set',
+            spec: ['type ipv4_addr', 'flags dynamic,timeout', `timeout ${v.affinitySeconds}s`],
+            elements: new Map(),
+          });
+          m.chains.set(n.endpoint(b), { rules: [`update @${n.affinity(b)} { ip saddr }`, dnat(b)] });
         }
         const dispatch = (eps: BackendView[]): string[] => {
           const rules: string[] = [];
           if (state.podCidr) rules.push(`ip daddr ${cip} ip saddr != ${state.podCidr} jump mark-for-masquerade`);
           if (v.affinitySeconds !== undefined)
             for (const b of eps) rules.push(`ip saddr @${n.affinity(b)} goto ${n.endpoint(b)}`);
-          if (eps.length === 1) rules.push(`goto ${n.endpoint(eps[0]!)}`);
-          else
-            rules.push(
-              `numgen random mod ${eps.length} vmap { ${eps.map((b, i) => `${i} : goto ${n.endpoint(b)}`).join(', ')} }`,
-            );
+          // Equal random choice: rule k matches with probability 1/(N-k) among the packets that reach it, so each
+          // endpoint gets 1/N overall (iptables' statistic cascade). Not `numgen random mod N vmap { ... }`: every
+          // anonymous map is a kernel set named __map%d, and the kernel finds a free number by scanning every set of
+          // the table, which makes loading N Services O(N^2) (measured on Linux 6.18: 64 s for 10,000 Services with
+          // anonymous vmaps, 1.5 s without). Only a connection's first packet walks this chain (nat hooks).
+          eps.forEach((b, k) => {
+            const left = eps.length - k;
+            const target = v.affinitySeconds !== undefined ? `goto ${n.endpoint(b)}` : dnat(b);
+            rules.push(left > 1 ? `numgen random mod ${left} == 0 ${target}` : target);
+          });
           return rules;
         };
         m.chains.set(n.service, { rules: dispatch(all) });
