@@ -389,3 +389,24 @@ describe('subnet selection and names', () => {
     expect(loadBalancerName('c', 'ns', 'a', 'internal')).not.toBe(loadBalancerName('c', 'ns', 'a', 'internet-facing'));
   });
 });
+
+describe('layering', () => {
+  it('the pure layers (desired state, planner, subnets, names, tags, annotations, node eligibility) import no AWS SDK', () => {
+    const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+    const pure = [
+      'lib/lb/model.ts',
+      'lib/lb/builder.ts',
+      'lib/lb/planner.ts',
+      'lib/lb/subnets.ts',
+      'lib/lb/naming.ts',
+      'lib/lb/tags.ts',
+      'lib/model/annotations.ts',
+      'lib/nodes/eligible.ts',
+    ];
+    for (const f of pure) {
+      const src = readFileSync(join(root, f), 'utf8');
+      expect(src, f).not.toMatch(/from '@aws-sdk\//);
+      expect(src, f).not.toMatch(/from '\.\/(apply|observe|calls|index)\.js'/);
+    }
+  });
+});
