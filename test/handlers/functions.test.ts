@@ -7,6 +7,8 @@ import type { Context } from 'aws-lambda';
 import { CreateQueueCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { V1Service } from '@kubernetes/client-node';
 import { TransientError } from '../../lib/errors.js';
+// Type only: the module itself is loaded after the environment is set (see beforeAll).
+import type { setContainerRuntime as SetContainerRuntime } from '../../lib/handlers/container.js';
 import { ApiServer } from '../../lib/api/server.js';
 import { readControllerEnv } from '../../lib/config-env.js';
 import { buildRuntime } from '../../lib/runtime/runtime.js';
@@ -46,7 +48,7 @@ const envTable = uniqueName('fn-env');
 const envCluster = uniqueName('fnc');
 let queueUrl: string;
 let handlers: Record<'serviceEvents' | 'nodeEvents' | 'resync' | 'dataplanePush' | 'ssmStatus', Fn>;
-let setContainerRuntime: typeof import('../../lib/handlers/container.js').setContainerRuntime;
+let setContainerRuntime: typeof SetContainerRuntime;
 const saved = { ...process.env };
 
 beforeAll(async () => {
