@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
+import { CreateSecurityGroupCommand, DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
 import {
   CreateLoadBalancerCommand,
   CreateTargetGroupCommand,
@@ -47,15 +47,16 @@ describe('LoadBalancer Services against moto', () => {
     expect(st.error).toBeUndefined();
     expect(st.hostname).toMatch(/elb/);
 
-    const lbs = (await c.clients.elbv2.send(new DescribeLoadBalancersCommand({}))).LoadBalancers ?? [];
-    const tagged = await c.clients.elbv2.send(
-      new DescribeTagsCommand({ ResourceArns: lbs.map((l) => l.LoadBalancerArn!).slice(0, 20) }),
-    );
-    void tagged;
     const s = (await stackState(c, 'default/web'))!;
     expect(s.loadBalancers).toHaveLength(1);
     const lb = s.loadBalancers[0]!;
     expect(lb.dnsName).toBe(st.hostname);
+    // Straight from the API too, not only through our own observation.
+    const raw = await c.clients.elbv2.send(new DescribeTagsCommand({ ResourceArns: [lb.arn] }));
+    expect(raw.TagDescriptions?.[0]?.Tags).toContainEqual({
+      Key: `kubernetes.io/cluster/${c.clusterName}`,
+      Value: 'owned',
+    });
     expect(lb.name.length).toBeLessThanOrEqual(32);
     expect(lb.tags).toMatchObject({
       [`kubernetes.io/cluster/${c.clusterName}`]: 'owned',
@@ -226,5 +227,49 @@ describe('LoadBalancer Services against moto', () => {
     expect(st.error).toContain('health check interval');
     expect(st.hostname).toBeUndefined();
     expect((await observe(c.ctx)).stacks.size).toBe(0);
+  });
+
+  it('user security groups replace the managed SG; loadBalancerClass of another controller is ignored; a node leaving is deregistered', async () => {
+    const c = await makeCluster();
+    const keep = await c.addNode({}, 0);
+    const leaving = await c.addNode({}, 1);
+    let nodes = await discoverNodes(c.clients.ec2, c.clusterName);
+    const userSg = await c.clients.ec2.send(
+      new CreateSecurityGroupCommand({ GroupName: `${c.clusterName}-edge`, Description: 'edge', VpcId: c.vpcId }),
+    );
+    const svc = lbService('edge', { annotations: { [A.securityGroups]: `${c.clusterName}-edge` } });
+    const st = await reconcileService(c.ctx, svc, nodes);
+    expect(st.error).toBeUndefined();
+    const s = (await stackState(c, 'default/edge'))!;
+    expect(s.loadBalancers[0]!.securityGroups).toEqual([userSg.GroupId]);
+    expect(s.securityGroups).toEqual([]); // no managed SG
+    expect(s.nodePermissions).toEqual([]); // user SGs: backend rules only when asked for
+
+    const other = { ...lbService('other'), spec: { ...lbService('other').spec, loadBalancerClass: 'example.com/lb' } };
+    const st2 = await reconcileService(c.ctx, other, nodes);
+    expect(st2.warnings[0]).toContain('handled by another controller');
+    expect(await stackState(c, 'default/other')).toBeUndefined();
+
+    await c.terminate(leaving);
+    nodes = await discoverNodes(c.clients.ec2, c.clusterName);
+    const r = await reconcileAll(c.ctx, [svc, other], nodes, { scope: 'targets' });
+    expect(r.requeue.size).toBe(0);
+    expect((await stackState(c, 'default/edge'))!.targetGroups[0]!.targets).toEqual([keep]);
+    await deleteServiceLoadBalancer(c.ctx, 'default/edge');
+    // The user's SG is not ours: it survives the delete.
+    const g = await c.clients.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [userSg.GroupId!] }));
+    expect(g.SecurityGroups).toHaveLength(1);
+  });
+
+  it('sweep removes a managed SG orphaned by a crash before the NLB was created', async () => {
+    const c = await makeCluster();
+    const plan = await planService(c.ctx, lbService('half'), []);
+    const { applyPlan } = await import('../../lib/lb/apply.js');
+    // Apply only the first two actions (create SG, authorize its rules), as if the process died right after.
+    await applyPlan(c.ctx, { ...plan, actions: plan.actions.slice(0, 2) });
+    expect((await stackState(c, 'default/half'))!.securityGroups).toHaveLength(1);
+    const r = await sweep(c.ctx, []);
+    expect(r.deleted).toEqual(['default/half']);
+    expect(await stackState(c, 'default/half')).toBeUndefined();
   });
 });
