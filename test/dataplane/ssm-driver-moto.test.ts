@@ -4,9 +4,16 @@ import { CreateDocumentCommand, ListCommandsCommand } from '@aws-sdk/client-ssm'
 import { createHash } from 'node:crypto';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { clusterTagKey, pushDataPlane, type DriverDeps } from '../../lib/dataplane/ssm-driver.js';
+import {
+  clusterTagKey,
+  handleCommandStatusEvent,
+  pushDataPlane,
+  type DriverDeps,
+} from '../../lib/dataplane/ssm-driver.js';
 import { ssmDocumentContent } from '../../lib/dataplane/ssm-document.js';
-import { InMemoryDataPlaneStateStore } from '../../lib/dataplane/state-store.js';
+import { InMemoryDataPlaneStateStore, RecordStoreDataPlaneStateStore } from '../../lib/dataplane/state-store.js';
+import { Store } from '../../lib/store/store.js';
+import { ensureTable } from '../../lib/store/table.js';
 import { motoClients, uniqueName } from '../support/aws.js';
 import { clusterState } from './fixtures.js';
 
@@ -61,5 +68,30 @@ describe('against moto', () => {
     expect(
       JSON.parse(gunzipSync(Buffer.from(await state.Body!.transformToByteArray())).toString()).endpoints[0].endpoints,
     ).toHaveLength(2);
+  });
+});
+
+describe('RecordStoreDataPlaneStateStore on the real store (DynamoDB in moto)', () => {
+  it('keeps versions, command ids and node statuses, with concurrent node updates', async () => {
+    const { dynamodb } = motoClients();
+    const table = uniqueName('h4-dp');
+    await ensureTable(dynamodb, table);
+    const s = new RecordStoreDataPlaneStateStore(new Store(dynamodb, table), 'demo');
+    expect([await s.nextVersion(), await s.nextVersion()]).toEqual([1, 2]);
+    await s.putCommand('c-1', 2);
+    expect(await s.getCommandVersion('c-1')).toBe(2);
+    expect(await s.getCommandVersion('c-x')).toBeUndefined();
+    // ten nodes reporting at once: optimistic concurrency retries, nobody's update is lost
+    await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        handleCommandStatusEvent(
+          { detail: { 'command-id': 'c-1', 'instance-id': `i-${i}`, status: 'Success' } },
+          { store: s },
+        ),
+      ),
+    );
+    const nodes = await s.listNodes();
+    expect(nodes).toHaveLength(10);
+    expect(nodes.every((n) => n.appliedVersion === 2)).toBe(true);
   });
 });
