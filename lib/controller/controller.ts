@@ -55,6 +55,11 @@ export interface ObjectEventOutcome {
   key: string;
 }
 
+/** Store record kind holding, per object name, the uids whose DELETED event was seen (see staleness.ts). */
+export const DELETED_UIDS_RECORD = 'deleted-uids';
+/** Incarnations remembered per name: enough for rapid delete/re-create cycles, small enough for one item. */
+const MAX_DELETED_UIDS = 32;
+
 /** Condition types written to Service status (shown by `svcctl describe`). */
 export const CONDITION_LB_READY = 'LoadBalancerReady';
 export const CONDITION_LB_WARNING = 'LoadBalancerWarning';
@@ -69,7 +74,14 @@ export class Controller {
     const { api } = this.deps;
     const key = `${ev.namespace}/${ev.name}`;
     const stored = await this.getStored(ev.kind, ev.namespace, ev.name);
-    const decision = decide(ev, stored);
+    let decision = decide(ev, stored);
+    const uid = ev.object.metadata?.uid;
+    // The deleted-uid list is read only when the event would write (one GetItem), and extended on every DELETED
+    // naming an incarnation that is not the live one, before the delete itself (a crash in between is retried).
+    if (decision === 'ingest' && uid) decision = decide(ev, stored, await this.deletedUids(ev));
+    if (ev.type === 'DELETED' && uid && (decision === 'delete' || stored?.metadata?.uid !== uid)) {
+      await this.rememberDeleted(ev, uid);
+    }
     this.log.info('object event', { kind: ev.kind, type: ev.type, key, decision, resourceVersion: ev.resourceVersion });
     if (decision === 'stale') return { decision, key };
 
@@ -85,6 +97,23 @@ export class Controller {
     if (ev.kind === 'Service') await this.reconcileServiceLoadBalancer(ev.namespace, ev.name);
     await this.deps.pusher?.request(`${ev.kind} ${key} ${ev.type}`);
     return { decision, key };
+  }
+
+  private deletedKey(ev: ParsedObjectEvent): string {
+    return `${ev.kind}/${ev.namespace}/${ev.name}`;
+  }
+
+  private async deletedUids(ev: ParsedObjectEvent): Promise<string[]> {
+    return (await this.deps.api.store.getRecord<string[]>(DELETED_UIDS_RECORD, this.deletedKey(ev)))?.data ?? [];
+  }
+
+  /** Appends to the name's deleted-uid list (bounded); a concurrent writer's ConflictError retries the event. */
+  private async rememberDeleted(ev: ParsedObjectEvent, uid: string): Promise<void> {
+    const rec = await this.deps.api.store.getRecord<string[]>(DELETED_UIDS_RECORD, this.deletedKey(ev));
+    const uids = rec?.data ?? [];
+    if (uids.includes(uid)) return;
+    const next = [...uids, uid].slice(-MAX_DELETED_UIDS);
+    await this.deps.api.store.putRecord(DELETED_UIDS_RECORD, this.deletedKey(ev), next, rec?.version ?? 0);
   }
 
   private async getStored(kind: ParsedObjectEvent['kind'], ns: string, name: string) {

@@ -28,9 +28,22 @@ interface Meta {
 const rvNum = (rv: string | undefined): number | undefined =>
   rv !== undefined && /^\d{1,15}$/.test(rv) ? Number(rv) : undefined;
 
-export function decide(ev: ParsedObjectEvent, stored: { metadata?: Meta } | undefined): EventDecision {
+/**
+ * `deletedUids`: uids of this name whose DELETED event was already seen (the controller keeps them per name).
+ * Kubernetes never reuses a uid and DELETED is the last event of an incarnation, so any other event for such a uid
+ * is older than the deletion, whatever order it arrived in: without this, a late ADDED/MODIFIED after the
+ * DELETED would re-create the object (EventBridge does not guarantee delivery order).
+ */
+export function decide(
+  ev: ParsedObjectEvent,
+  stored: { metadata?: Meta } | undefined,
+  deletedUids: readonly string[] = [],
+): EventDecision {
   const evUid = ev.object.metadata?.uid;
   const evRv = ev.resourceVersion;
+  if (evUid !== undefined && evUid !== stored?.metadata?.uid && deletedUids.includes(evUid)) {
+    return ev.type === 'DELETED' && !stored ? 'current' : 'stale';
+  }
   if (!stored) return ev.type === 'DELETED' ? 'current' : 'ingest';
   const meta = stored.metadata ?? {};
   const storedRv = rvNum(meta.resourceVersion);
