@@ -157,6 +157,35 @@ describe('decide()', () => {
     expect(decide(event, stored)).toBe(want);
   });
 
+  const afterDeletes: [string, ParsedObjectEvent, Stored | undefined, EventDecision][] = [
+    ['late ADDED of a deleted uid, nothing stored -> stale', ev('ADDED', { uid: 'x', rv: '1' }), undefined, 'stale'],
+    ['late MODIFIED of a deleted uid without rv -> stale', ev('MODIFIED', { uid: 'x' }), undefined, 'stale'],
+    [
+      'duplicate DELETED of a deleted uid, nothing stored -> current',
+      ev('DELETED', { uid: 'x' }),
+      undefined,
+      'current',
+    ],
+    [
+      'late MODIFIED of a deleted incarnation never overwrites the newer one',
+      ev('MODIFIED', { uid: 'x', rv: '3' }),
+      ingested('u', '1', 'y', '1'),
+      'stale',
+    ],
+    [
+      'late DELETED of a deleted incarnation never deletes the newer one',
+      ev('DELETED', { uid: 'x', rv: '4' }),
+      ingested('u', '1', 'x', '1'),
+      'stale',
+    ],
+    ['other uids are unaffected', ev('ADDED', { uid: 'z', rv: '1' }), undefined, 'ingest'],
+    ['events without uid are unaffected', ev('ADDED'), undefined, 'ingest'],
+    ['the live object itself is unaffected', ev('MODIFIED', { uid: 'x', rv: '2' }), ours('x', '2'), 'current'],
+  ];
+  it.each(afterDeletes)('with uid x seen deleted: %s', (_name, event, stored, want) => {
+    expect(decide(event, stored, ['w', 'x'])).toBe(want);
+  });
+
   it('works the same for Pods and Endpoints', () => {
     for (const kind of ['Pod', 'Endpoints'] as const) {
       expect(decide(ev('MODIFIED', { kind, uid: 'u', rv: '1' }), ours('u', '2'))).toBe('stale');
@@ -233,9 +262,13 @@ describe('toIngestObject()', () => {
  */
 class ModelStore {
   stored: (Stored & { spec: unknown }) | undefined;
+  /** What the controller remembers per name: uids whose DELETED it has seen. */
+  deletedUids: string[] = [];
   private nextUid = 0;
   apply(e: ParsedObjectEvent): EventDecision {
-    const d = decide(e, this.stored);
+    const d = decide(e, this.stored, this.deletedUids);
+    const uid = e.object.metadata?.uid;
+    if (e.type === 'DELETED' && uid && !this.deletedUids.includes(uid)) this.deletedUids.push(uid);
     if (d === 'ingest') {
       const obj = toIngestObject(structuredClone(e.object) as { metadata?: Record<string, unknown> }, e.kind);
       const prev = this.stored?.metadata;
@@ -300,6 +333,28 @@ describe('decide() against a model store (property)', () => {
         expect(store.sourceRv).toBe(n);
         // Every ingest was of a strictly newer version: at most n writes whatever the duplicates.
         expect(lastOurRv).toBeLessThanOrEqual(n);
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('with its DELETED among them, the object is never resurrected once the delete was seen, in any order', () => {
+    fc.assert(
+      fc.property(deliveries, fc.nat(), ([n, order], pos) => {
+        const store = new ModelStore();
+        // Version n+1 is the deletion, delivered somewhere in the order (the rest may come before or after it).
+        const all = [...order];
+        all.splice(pos % (all.length + 1), 0, n + 1);
+        let deleted = false;
+        let maxSeen = 0;
+        for (const rv of all) {
+          const type: WatchEventType = rv === n + 1 ? 'DELETED' : rv === 1 ? 'ADDED' : 'MODIFIED';
+          store.apply(ev(type, { uid: 'ext', rv: String(rv), spec: { version: rv } }));
+          maxSeen = Math.max(maxSeen, rv);
+          if (type === 'DELETED') deleted = true;
+          if (deleted) expect(store.stored).toBeUndefined();
+          else expect(store.sourceRv).toBe(maxSeen);
+        }
       }),
       { numRuns: 300 },
     );

@@ -136,6 +136,47 @@ describe('handleObjectBatch (SQS FIFO batch) against moto, control plane only', 
     expect((await svcOf(t, ns, 'own')).metadata?.uid).toBe(again.object.metadata?.uid);
   });
 
+  it('a DELETED delivered before the events it follows: the object is not re-created by them', async () => {
+    const v1 = externalService(ns, 'gone', { uid: 'remote-gone', rv: '1' });
+    const v2 = externalService(ns, 'gone', { uid: 'remote-gone', rv: '2', port: 81 });
+    const del = externalService(ns, 'gone', { uid: 'remote-gone', rv: '3' });
+    const res = await handleObjectBatch(t.rt.controller, [
+      sqsRecord(envelope('Service', 'DELETED', del), 'gone'),
+      sqsRecord(envelope('Service', 'ADDED', v1), 'gone'),
+      sqsRecord(envelope('Service', 'MODIFIED', v2), 'gone'),
+      sqsRecord(envelope('Service', 'DELETED', del), 'gone'),
+    ]);
+    expect(res.batchItemFailures).toEqual([]);
+    expect(await maybeSvc(t, ns, 'gone')).toBeUndefined();
+    expect(t.log.decisions().filter((d) => d.startsWith(`${ns}/gone:`))).toEqual([
+      `${ns}/gone:current`,
+      `${ns}/gone:stale`,
+      `${ns}/gone:stale`,
+      `${ns}/gone:current`,
+    ]);
+    // A new incarnation (new uid) of the name is created normally, and the old one's late events leave it alone.
+    const fresh = externalService(ns, 'gone', { uid: 'remote-gone-2', rv: '4', port: 82 });
+    await handleObjectBatch(t.rt.controller, [
+      sqsRecord(envelope('Service', 'ADDED', fresh), 'gone'),
+      sqsRecord(envelope('Service', 'MODIFIED', v2), 'gone'),
+      sqsRecord(envelope('Service', 'DELETED', del), 'gone'),
+    ]);
+    const stored = await svcOf(t, ns, 'gone');
+    expect(stored.spec?.ports?.map((p) => p.port)).toEqual([82]);
+    expect(stored.metadata?.annotations?.[SOURCE_UID_ANNOTATION]).toBe('remote-gone-2');
+  });
+
+  it('our own object deleted by svcctl: its ADDED arriving after its DELETED does not re-create it', async () => {
+    const created = await t.rt.api.applyService(externalService(ns, 'quick') as V1Service);
+    const gone = await t.rt.api.deleteService(ns, 'quick');
+    const res = await handleObjectBatch(t.rt.controller, [
+      sqsRecord(envelope('Service', 'DELETED', gone.object as Record<string, unknown>), 'quick'),
+      sqsRecord(envelope('Service', 'ADDED', created.object as Record<string, unknown>), 'quick'),
+    ]);
+    expect(res.batchItemFailures).toEqual([]);
+    expect(await maybeSvc(t, ns, 'quick')).toBeUndefined();
+  });
+
   it('Pods are ingested with their status (the producer is the kubelet here)', async () => {
     const pod = externalPod(ns, 'pod-a', { uid: 'remote-pod-a', rv: '10', ip: '10.244.2.9' });
     const res = await handleObjectBatch(t.rt.controller, [sqsRecord(envelope('Pod', 'ADDED', pod), 'pod-a')]);
