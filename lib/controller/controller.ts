@@ -157,7 +157,11 @@ export class Controller {
       await deleteServiceLoadBalancer(lb, `${ns}/${name}`);
       return undefined;
     }
-    const hadLb = (svc.status?.loadBalancer?.ingress?.length ?? 0) > 0;
+    // The API write path clears status.loadBalancer when a Service leaves type LoadBalancer (as kube-apiserver
+    // does) but keeps the conditions, so the LB condition is what still says "this Service had a load balancer".
+    const hadLb =
+      (svc.status?.loadBalancer?.ingress?.length ?? 0) > 0 ||
+      (svc.status?.conditions ?? []).some((c) => c.type === CONDITION_LB_READY || c.type === CONDITION_LB_WARNING);
     if (svc.spec?.type !== 'LoadBalancer' && !hadLb) return undefined;
     const status = await reconcileService(lb, svc, await this.nodes());
     await this.writeStatus(svc, status);
