@@ -282,12 +282,13 @@ describe('partial batch failure keeps FIFO order per message group', () => {
 });
 
 describe('LoadBalancer Services through the event handler (moto EC2 + ELBv2)', () => {
-  it('a Service event creates a tagged NLB and writes the hostname; a DELETED event removes the NLB and its target groups', async () => {
-    const clusterName = uniqueName('hlb');
-    const clients = motoClients();
+  const clusterName = uniqueName('hlb');
+  const clients = motoClients();
+  let t: TestRuntime;
+  beforeAll(async () => {
     const aws = await ensureLocalClusterAws(clients.ec2, clusterName, 'us-east-1');
-    const nodes = await Promise.all([0, 1].map((i) => launchLocalNode(clients.ec2, clusterName, aws, i)));
-    const t = await makeTestRuntime({
+    for (const i of [0, 1]) await launchLocalNode(clients.ec2, clusterName, aws, i);
+    t = await makeTestRuntime({
       clusterName,
       env: {
         VPC_ID: aws.vpcId,
@@ -295,6 +296,42 @@ describe('LoadBalancer Services through the event handler (moto EC2 + ELBv2)', (
         NODE_SECURITY_GROUP_ID: aws.nodeSecurityGroupId,
       },
     });
+  });
+
+  /** NLBs in the account tagged for this cluster and the Service (the moto server is shared with other files). */
+  async function nlbsOf(key: string): Promise<{ arn: string; dns: string; tgArns: string[] }[]> {
+    const all = (await clients.elbv2.send(new DescribeLoadBalancersCommand({ PageSize: 400 }))).LoadBalancers ?? [];
+    const out: { arn: string; dns: string; tgArns: string[] }[] = [];
+    for (let i = 0; i < all.length; i += 20) {
+      const chunk = all.slice(i, i + 20);
+      const tags = await clients.elbv2.send(
+        new DescribeTagsCommand({ ResourceArns: chunk.map((l) => l.LoadBalancerArn!) }),
+      );
+      for (const d of tags.TagDescriptions ?? []) {
+        const m = Object.fromEntries((d.Tags ?? []).map((x) => [x.Key, x.Value]));
+        if (m['kubernetes.io/service-name'] !== key || m[`kubernetes.io/cluster/${clusterName}`] !== 'owned') continue;
+        const tgs = await clients.elbv2.send(new DescribeTargetGroupsCommand({ LoadBalancerArn: d.ResourceArn }));
+        out.push({
+          arn: d.ResourceArn!,
+          dns: chunk.find((l) => l.LoadBalancerArn === d.ResourceArn)!.DNSName!,
+          tgArns: (tgs.TargetGroups ?? []).map((g) => g.TargetGroupArn!),
+        });
+      }
+    }
+    return out;
+  }
+
+  async function expectGone(nlb: { arn: string; tgArns: string[] }) {
+    const left = (await clients.elbv2.send(new DescribeLoadBalancersCommand({ PageSize: 400 }))).LoadBalancers ?? [];
+    expect(left.some((l) => l.LoadBalancerArn === nlb.arn)).toBe(false);
+    for (const arn of nlb.tgArns) {
+      await expect(
+        clients.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [arn] })),
+      ).rejects.toMatchObject({ name: 'TargetGroupNotFoundException' });
+    }
+  }
+
+  it('a Service event creates a tagged NLB and writes the hostname; a DELETED event removes the NLB and its target groups', async () => {
     const ns = uniqueName('lbns');
     const svc = externalService(ns, 'shop', { uid: 'remote-shop', rv: '100', type: 'LoadBalancer' });
     const res = await handleObjectBatch(t.rt.controller, [sqsRecord(envelope('Service', 'ADDED', svc), 'shop')]);
@@ -310,41 +347,39 @@ describe('LoadBalancer Services through the event handler (moto EC2 + ELBv2)', (
     });
 
     // Exactly one NLB in the account carries this Service's name tag (and this cluster's tag).
-    const all = (await clients.elbv2.send(new DescribeLoadBalancersCommand({ PageSize: 400 }))).LoadBalancers ?? [];
-    const mine: { arn: string; dns: string }[] = [];
-    for (let i = 0; i < all.length; i += 20) {
-      const chunk = all.slice(i, i + 20);
-      const tags = await clients.elbv2.send(
-        new DescribeTagsCommand({ ResourceArns: chunk.map((l) => l.LoadBalancerArn!) }),
-      );
-      for (const d of tags.TagDescriptions ?? []) {
-        const m = Object.fromEntries((d.Tags ?? []).map((x) => [x.Key, x.Value]));
-        if (m['kubernetes.io/service-name'] === `${ns}/shop` && m[`kubernetes.io/cluster/${clusterName}`] === 'owned')
-          mine.push({ arn: d.ResourceArn!, dns: chunk.find((l) => l.LoadBalancerArn === d.ResourceArn)!.DNSName! });
-      }
-    }
+    const mine = await nlbsOf(`${ns}/shop`);
     expect(mine).toHaveLength(1);
     expect(mine[0]!.dns).toBe(hostname);
-    const lbArn = mine[0]!.arn;
-    const tgs = (await clients.elbv2.send(new DescribeTargetGroupsCommand({ LoadBalancerArn: lbArn }))).TargetGroups;
-    expect(tgs?.map((g) => g.Port)).toEqual([stored.spec?.ports?.[0]?.nodePort]);
-    expect(nodes).toHaveLength(2);
+    const tgs = await clients.elbv2.send(new DescribeTargetGroupsCommand({ LoadBalancerArn: mine[0]!.arn }));
+    expect(tgs.TargetGroups?.map((g) => g.Port)).toEqual([stored.spec?.ports?.[0]?.nodePort]);
 
     // A duplicate of the same event changes nothing: no second NLB, same status.
     await handleObjectBatch(t.rt.controller, [sqsRecord(envelope('Service', 'ADDED', svc), 'shop')]);
     expect(await svcOf(t, ns, 'shop')).toEqual(stored);
+    expect(await nlbsOf(`${ns}/shop`)).toHaveLength(1);
 
     // The producer deletes it.
     const del = externalService(ns, 'shop', { uid: 'remote-shop', rv: '101', type: 'LoadBalancer' });
     const res2 = await handleObjectBatch(t.rt.controller, [sqsRecord(envelope('Service', 'DELETED', del), 'shop')]);
     expect(res2.batchItemFailures).toEqual([]);
     expect(await maybeSvc(t, ns, 'shop')).toBeUndefined();
-    const left = (await clients.elbv2.send(new DescribeLoadBalancersCommand({ PageSize: 400 }))).LoadBalancers ?? [];
-    expect(left.some((l) => l.LoadBalancerArn === lbArn)).toBe(false);
-    for (const tg of tgs ?? []) {
-      await expect(
-        clients.elbv2.send(new DescribeTargetGroupsCommand({ TargetGroupArns: [tg.TargetGroupArn!] })),
-      ).rejects.toMatchObject({ name: 'TargetGroupNotFoundException' });
-    }
+    await expectGone(mine[0]!);
+  });
+
+  it('a Service changed from LoadBalancer to ClusterIP loses its NLB at once (not only at the next resync)', async () => {
+    const ns = uniqueName('lbns');
+    const lb = externalService(ns, 'api', { uid: 'remote-api', rv: '1', type: 'LoadBalancer' });
+    await handleObjectBatch(t.rt.controller, [sqsRecord(envelope('Service', 'ADDED', lb), 'api')]);
+    const [nlb] = await nlbsOf(`${ns}/api`);
+    expect(nlb).toBeDefined();
+
+    const cip = externalService(ns, 'api', { uid: 'remote-api', rv: '2', type: 'ClusterIP' });
+    const res = await handleObjectBatch(t.rt.controller, [sqsRecord(envelope('Service', 'MODIFIED', cip), 'api')]);
+    expect(res.batchItemFailures).toEqual([]);
+    await expectGone(nlb!);
+    const stored = await svcOf(t, ns, 'api');
+    expect(stored.spec?.type).toBe('ClusterIP');
+    expect(stored.status?.loadBalancer?.ingress ?? []).toEqual([]);
+    expect(stored.status?.conditions?.some((c) => c.type.startsWith('LoadBalancer'))).toBeFalsy();
   });
 });
