@@ -231,6 +231,29 @@ describe('handleNodeEvent against moto (EC2 + ELBv2), Auto Scaling mocked', () =
     expect(await targets()).toEqual(expected(nodes.slice(1)));
   });
 
+  it('when registration of a joining node fails the event is retried (the handler throws), then converges', async () => {
+    let failing = true;
+    const broken = await makeTestRuntime({
+      clusterName,
+      tableName: t.tableName,
+      env: { VPC_ID: aws.vpcId, SUBNET_IDS: aws.subnetIds.join(','), NODE_SECURITY_GROUP_ID: aws.nodeSecurityGroupId },
+      middleware: [failCommand('RegisterTargetsCommand', 'ThrottlingException', () => failing)],
+    });
+    const joining = await launchLocalNode(clients.ec2, clusterName, aws, 5);
+    await expect(
+      handleNodeEvent({ controller: broken.rt.controller, autoscaling }, stateChange(joining.instanceId, 'running')),
+    ).rejects.toThrow(/target registration pending for .*\/web/);
+    expect(await targets()).not.toContain(`${joining.instanceId}:${nodePort}`);
+    failing = false;
+    await handleNodeEvent(
+      { controller: broken.rt.controller, autoscaling },
+      stateChange(joining.instanceId, 'running'),
+    );
+    expect(await targets()).toContain(`${joining.instanceId}:${nodePort}`);
+    await clients.ec2.send(new TerminateInstancesCommand({ InstanceIds: [joining.instanceId] }));
+    await handleNodeEvent({ controller: t.rt.controller, autoscaling }, stateChange(joining.instanceId, 'terminated'));
+  });
+
   it('events that change nothing make no calls, and a malformed one is an InvalidError', async () => {
     asMock.reset();
     const pushes = t.pusher.reasons.length;
