@@ -72,7 +72,7 @@ describe('against moto', () => {
 });
 
 describe('RecordStoreDataPlaneStateStore on the real store (DynamoDB in moto)', () => {
-  it('keeps versions, command ids and node statuses, with concurrent node updates', async () => {
+  it('keeps versions, command ids and node statuses', async () => {
     const { dynamodb } = motoClients();
     const table = uniqueName('h4-dp');
     await ensureTable(dynamodb, table);
@@ -81,15 +81,14 @@ describe('RecordStoreDataPlaneStateStore on the real store (DynamoDB in moto)', 
     await s.putCommand('c-1', 2);
     expect(await s.getCommandVersion('c-1')).toBe(2);
     expect(await s.getCommandVersion('c-x')).toBeUndefined();
-    // ten nodes reporting at once: optimistic concurrency retries, nobody's update is lost
-    await Promise.all(
-      Array.from({ length: 10 }, (_, i) =>
-        handleCommandStatusEvent(
-          { detail: { 'command-id': 'c-1', 'instance-id': `i-${i}`, status: 'Success' } },
-          { store: s },
-        ),
-      ),
-    );
+    // Ten nodes reporting. Sequential on purpose: moto's conditional UpdateItem is not atomic under concurrent
+    // requests (two writers with the same expected version can both succeed there, never on DynamoDB), so the
+    // conflict-retry path is tested with a deterministic fake in ssm-driver.test.ts instead.
+    for (let i = 0; i < 10; i++)
+      await handleCommandStatusEvent(
+        { detail: { 'command-id': 'c-1', 'instance-id': `i-${i}`, status: 'Success' } },
+        { store: s },
+      );
     const nodes = await s.listNodes();
     expect(nodes).toHaveLength(10);
     expect(nodes.every((n) => n.appliedVersion === 2)).toBe(true);
