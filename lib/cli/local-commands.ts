@@ -1,6 +1,7 @@
 /** `svcctl local ...`: the local embedded control plane (moto server on loopback) and its simulated nodes. */
 import { localAwsEnv, stopPid } from '../local/moto.js';
-import { launchLocalNode, listLocalNodes, terminateLocalNode } from '../local/cluster-aws.js';
+import { launchLocalNode, listLocalNodes, localNodeAddress, terminateLocalNode } from '../local/cluster-aws.js';
+import { publishInstanceState } from '../local/wiring.js';
 import { clearLocalState, pidAlive, readLocalState } from '../local/state.js';
 import { tabulate } from './printers.js';
 import { controllerFor } from './inline.js';
@@ -74,7 +75,7 @@ async function nodeCommand(args: string[], io: Io, progress: (m: string) => void
   if (op === 'add') {
     const used = new Set(nodes.map((n) => n.privateIp));
     let index = 0;
-    while (used.has(`10.0.${(index % 3) + 1}.${10 + index}`)) index++;
+    while (used.has(localNodeAddress(index).ip)) index++;
     const node = await launchLocalNode(
       ec2,
       st.clusterName,
@@ -82,7 +83,9 @@ async function nodeCommand(args: string[], io: Io, progress: (m: string) => void
       index,
     );
     io.stdout(`node/${node.name} added (${node.instanceId}, ${node.privateIp})\n`);
+    // In AWS, EC2 emits the state-change event; locally svcctl does, or reconciles itself when no loop runs.
     if (target.reconcileInline) await controller.handleNodeChange({ reason: `node ${node.instanceId} running` });
+    else await publishInstanceState(target.clients, target.busName, node.instanceId, 'running');
     return 0;
   }
   if (op === 'remove') {
@@ -98,6 +101,7 @@ async function nodeCommand(args: string[], io: Io, progress: (m: string) => void
         reason: `node ${victim.instanceId} terminated`,
         leavingInstanceId: victim.instanceId,
       });
+    else await publishInstanceState(target.clients, target.busName, victim.instanceId, 'terminated');
     return 0;
   }
   io.stderr('error: usage: svcctl local node add|remove [INSTANCE-ID|NAME]|list\n');

@@ -32,7 +32,7 @@ export interface LocalNode {
   state: string;
 }
 
-const VPC_CIDR = '10.0.0.0/16';
+const VPC_CIDR = '172.31.0.0/16';
 const AZ_SUFFIXES = ['a', 'b', 'c'];
 
 function clusterTag(clusterName: string) {
@@ -60,7 +60,7 @@ export async function ensureLocalClusterAws(
     (await ec2.send(new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }] }))).Subnets ?? [];
   const subnetIds: string[] = [];
   for (const [i, suffix] of AZ_SUFFIXES.entries()) {
-    const cidr = `10.0.${i + 1}.0/24`;
+    const cidr = `172.31.${i}.0/24`;
     const found = existing.find((s) => s.CidrBlock === cidr);
     if (found?.SubnetId) {
       subnetIds.push(found.SubnetId);
@@ -147,10 +147,13 @@ async function nodeImage(ec2: EC2Client): Promise<string> {
   return cachedImage;
 }
 
-/** Node i (0-based) lives in subnet i % 3 at 10.0.<az>.<10 + i>. */
+/**
+ * Node i (0-based) lives at 172.31.0.<11 + i> in the first subnet: the local data plane's VPC is one bridge
+ * (lib/netns), so every node shares one /24, like nodes of one subnet; the other subnets still give load balancers
+ * one subnet per AZ.
+ */
 export function localNodeAddress(index: number): { subnetIndex: number; ip: string } {
-  const subnetIndex = index % AZ_SUFFIXES.length;
-  return { subnetIndex, ip: `10.0.${subnetIndex + 1}.${10 + index}` };
+  return { subnetIndex: 0, ip: `172.31.0.${11 + index}` };
 }
 
 export async function launchLocalNode(

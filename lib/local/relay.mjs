@@ -20,6 +20,8 @@ createServer((client) => {
       if (buf.length > 64) client.destroy();
       return;
     }
+    // Stop the flow before dropping the listener: bytes arriving before the upstream connects must wait, not vanish.
+    client.pause();
     client.off('data', onData);
     const [ip, portText] = buf.subarray(0, nl).toString().trim().split(' ');
     const port = Number(portText);

@@ -18,6 +18,9 @@ import { publish, resolveTarget, type Target } from '../cli/target.js';
 import type { Io } from '../cli/main.js';
 import { readLocalState, writeLocalState } from './state.js';
 import { ensureLocalWiring, pollOnce, type LocalQueues } from './wiring.js';
+import { canRunDataPlane, LOCAL_POD_CIDR, LocalDataPlane } from './dataplane.js';
+import { NlbProxy } from './nlb-proxy.js';
+import { formatProbes, runDemoRequests, startDemoPods } from './demo.js';
 
 export interface UpOptions {
   nodes?: number;
@@ -31,6 +34,9 @@ export interface LocalSystem {
   target: Target;
   runtime: Runtime;
   queues: LocalQueues;
+  /** Present when the data plane runs (root, nft, ip, dnsmasq available). */
+  dataplane?: LocalDataPlane;
+  proxy?: NlbProxy;
   stop(): Promise<void>;
   /** Resolves once the loop drained everything currently queued. */
   settle(timeoutMs?: number): Promise<void>;
@@ -48,53 +54,113 @@ export function runtimeEnvFor(target: Target): NodeJS.ProcessEnv {
   };
 }
 
-/** Starts the controller loop against the local AWS. */
-export async function startLocalSystem(io: Io, opts: UpOptions = {}): Promise<LocalSystem> {
+/** Starts the controller loop (and, with root, the data plane) against the local AWS. */
+export async function startLocalSystem(
+  io: Io,
+  opts: UpOptions & { withDataPlane?: boolean; nsPrefix?: string } = {},
+): Promise<LocalSystem> {
   const progress = (m: string) => io.stderr(`… ${m}\n`);
   if (opts.nodes) process.env.SVCCTL_LOCAL_NODES = String(opts.nodes);
   const target = await resolveTarget({}, progress);
   progress('wiring the event path: bus -> per-object FIFO queue -> controller; EC2 events -> node queue');
   const queues = await ensureLocalWiring(target.clients, target.busName);
-  const runtime = buildRuntime(readControllerEnv(runtimeEnvFor(target)), { clients: target.clients });
+  let dataplane: LocalDataPlane | undefined;
+  const can = canRunDataPlane();
+  if (opts.withDataPlane !== false && can.ok) {
+    progress('creating the node and VPC network namespaces (the local data plane)');
+    dataplane = await LocalDataPlane.create(opts.nsPrefix);
+  } else if (opts.withDataPlane !== false) {
+    io.stderr(
+      `NOTE: running the control plane only (${can.why}); ClusterIP/NodePort traffic and the load-balancer stand-in need the data plane.\n`,
+    );
+  }
+  const env = runtimeEnvFor(target);
+  if (dataplane) {
+    env.ARTIFACT_BUCKET = `${target.busName}-artifacts`;
+    env.SSM_DOCUMENT_NAME = `${target.busName}-dataplane`;
+  }
+  const runtime = buildRuntime(readControllerEnv(env), {
+    clients: target.clients,
+    pusher: dataplane?.pusher,
+    podCidr: dataplane ? LOCAL_POD_CIDR : undefined,
+  });
+  let proxy: NlbProxy | undefined;
+  let nodeSync: NodeJS.Timeout | undefined;
+  if (dataplane) {
+    await dataplane.attach(runtime, target.clients);
+    await dataplane.syncNodes(target.clients, target.cfg.clusterName);
+    // Fresh namespaces know nothing: a start (or a restart over an existing local AWS) begins with a full push,
+    // exactly what a scheduled resync does for nodes in AWS.
+    await runtime.pusher.request('resync');
+    // EC2 instances are the truth: namespaces follow them (a joining node then gets the full state).
+    nodeSync = setInterval(
+      () =>
+        void dataplane!
+          .syncNodes(target.clients, target.cfg.clusterName)
+          .then(async (c) => {
+            if (c.added.length) await runtime.pusher.request('node joined');
+          })
+          .catch((e) => io.stderr(`node sync: ${(e as Error).message}\n`)),
+      2000,
+    );
+    proxy = new NlbProxy(target.clients, target.cfg.clusterName, dataplane.relaySocket);
+    await proxy.refresh();
+    proxy.start();
+  }
   const st = readLocalState()!;
   writeLocalState({ ...st, controllerPid: process.pid, queueUrl: queues.objectsUrl });
   target.reconcileInline = false;
 
   let running = true;
-  let busy = 0;
+  let busyHandlers = 0;
   const loop = async (name: string, step: () => Promise<number>) => {
     while (running) {
       try {
-        busy++;
         await step();
       } catch (err) {
         io.stderr(`controller ${name}: ${(err as Error).message}\n`);
         await new Promise((r) => setTimeout(r, 1000));
-      } finally {
-        busy--;
       }
     }
   };
+  const counted =
+    <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
+    async (...a: A): Promise<R> => {
+      busyHandlers++;
+      try {
+        return await fn(...a);
+      } finally {
+        busyHandlers--;
+      }
+    };
   const objects = loop('objects', () =>
-    pollOnce(target.clients, queues.objectsUrl, queues.objectsArn, (records) =>
-      handleObjectBatch(runtime.controller, records),
+    pollOnce(
+      target.clients,
+      queues.objectsUrl,
+      queues.objectsArn,
+      counted((records) => handleObjectBatch(runtime.controller, records)),
     ),
   );
   const nodes = loop('nodes', () =>
-    pollOnce(target.clients, queues.nodesUrl, queues.nodesArn, async (records) => {
-      const failures: { itemIdentifier: string }[] = [];
-      for (const r of records) {
-        try {
-          await handleNodeEvent(
-            { controller: runtime.controller, autoscaling: target.clients.autoscaling },
-            JSON.parse(r.body) as NodeEvent,
-          );
-        } catch {
-          failures.push({ itemIdentifier: r.messageId });
+    pollOnce(
+      target.clients,
+      queues.nodesUrl,
+      queues.nodesArn,
+      counted(async (records) => {
+        const failures: { itemIdentifier: string }[] = [];
+        for (const r of records) {
+          try {
+            await handleNodeEvent(
+              { controller: runtime.controller, autoscaling: target.clients.autoscaling },
+              JSON.parse(r.body) as NodeEvent,
+            );
+          } catch {
+            failures.push({ itemIdentifier: r.messageId });
+          }
         }
-      }
-      return { batchItemFailures: failures };
-    }),
+        return { batchItemFailures: failures };
+      }),
+    ),
   );
   const resync = setInterval(
     () => void runtime.controller.resync().catch((e) => io.stderr(`resync: ${(e as Error).message}\n`)),
@@ -105,6 +171,8 @@ export async function startLocalSystem(io: Io, opts: UpOptions = {}): Promise<Lo
     target,
     runtime,
     queues,
+    dataplane,
+    proxy,
     async settle(timeoutMs = 30_000) {
       const { GetQueueAttributesCommand } = await import('@aws-sdk/client-sqs');
       const deadline = Date.now() + timeoutMs;
@@ -121,15 +189,21 @@ export async function startLocalSystem(io: Io, opts: UpOptions = {}): Promise<Lo
             Number(a.Attributes?.ApproximateNumberOfMessages ?? 0) +
             Number(a.Attributes?.ApproximateNumberOfMessagesNotVisible ?? 0);
         }
-        if (pending === 0) return;
+        if (pending === 0 && busyHandlers === 0) {
+          await dataplane?.settle(Math.max(1000, deadline - Date.now()));
+          await proxy?.refresh();
+          return;
+        }
         await new Promise((r) => setTimeout(r, 250));
       }
     },
     async stop() {
       running = false;
       clearInterval(resync);
+      if (nodeSync) clearInterval(nodeSync);
       await Promise.all([objects, nodes]);
-      void busy;
+      await proxy?.stop();
+      await dataplane?.destroy();
       const cur = readLocalState();
       if (cur && cur.controllerPid === process.pid) writeLocalState({ ...cur, controllerPid: undefined });
     },
@@ -165,8 +239,14 @@ export async function localUp(opts: UpOptions, io: Io): Promise<number> {
     await sys.stop();
   };
   try {
+    const objects: unknown[] = [];
+    if (sys.dataplane) {
+      progress('starting demo pods (HTTP servers in pod namespaces)');
+      objects.push(...(await startDemoPods(sys)));
+    }
     progress('applying the examples');
-    const results = await target.api.applyAll(exampleManifests(opts.examplesDir ?? 'examples'));
+    objects.push(...exampleManifests(opts.examplesDir ?? 'examples'));
+    const results = await target.api.applyAll(objects);
     for (const r of results)
       io.stdout(`${(r.object.kind ?? '').toLowerCase()}/${r.object.metadata?.name} ${r.action}\n`);
     await publish(
@@ -180,12 +260,21 @@ export async function localUp(opts: UpOptions, io: Io): Promise<number> {
     }, 60_000);
     io.stdout('\n$ svcctl get services\n');
     io.stdout(printServices(await target.api.listServices('default')));
+    let failed = 0;
+    if (sys.dataplane) {
+      progress('waiting for every node agent to apply the rules');
+      await sys.settle(60_000);
+      io.stdout('\nReal requests through the data plane:\n');
+      const probes = await runDemoRequests(sys);
+      failed = probes.filter((p) => !p.ok).length;
+      io.stdout(formatProbes(probes));
+    }
     io.stdout(
       `\nThe local AWS is at ${target.local!.endpoint}; inspect it with e.g.\n` +
         `  aws --endpoint-url ${target.local!.endpoint} elbv2 describe-load-balancers\n` +
         `and use svcctl in another terminal (svcctl local status prints the environment).\n`,
     );
-    if (opts.exitAfterDemo) return 0;
+    if (opts.exitAfterDemo) return failed ? 1 : 0;
     io.stdout('\nRunning. Press Ctrl-C to stop.\n');
     await new Promise<void>((resolve) => {
       process.once('SIGINT', resolve);

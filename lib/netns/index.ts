@@ -105,6 +105,7 @@ export class Testbed {
   readonly clients: ClientNs[] = [];
   private readonly procs: ChildProcess[] = [];
   private created: string[] = [];
+  private nodeSeq = 0;
 
   private constructor(prefix: string) {
     this.prefix = prefix;
@@ -145,12 +146,19 @@ export class Testbed {
     await this.ipIn(ns, ['link', 'set', 'eth0', 'up']);
   }
 
-  async addNode(name: string): Promise<NodeNs> {
-    const index = this.nodes.length + 1;
+  /**
+   * A node on the VPC bridge. `opts.ip` pins its address (the local mode mirrors EC2 instances' private IPs; it must
+   * be in 172.31.0.0/24); node indexes (and so pod CIDRs 10.244.<index>.0/24) are never reused within a testbed.
+   */
+  async addNode(name: string, opts: { ip?: string } = {}): Promise<NodeNs> {
+    const index = ++this.nodeSeq;
+    const ip = opts.ip ?? `172.31.0.${10 + index}`;
+    if (!/^172\.31\.0\.\d{1,3}$/.test(ip))
+      throw new Error(`node address ${ip} is not on the testbed VPC 172.31.0.0/24`);
     const node: NodeNs = {
       name,
       ns: `${this.prefix}-${name}`,
-      ip: `172.31.0.${10 + index}`,
+      ip,
       index,
       podCidr: `10.244.${index}.0/24`,
     };
@@ -168,6 +176,21 @@ export class Testbed {
     }
     this.nodes.push(node);
     return node;
+  }
+
+  /** Removes a node, its pods and the routes other nodes had to its pod range. */
+  async removeNode(node: NodeNs): Promise<void> {
+    const i = this.nodes.indexOf(node);
+    if (i < 0) return;
+    this.nodes.splice(i, 1);
+    for (const other of this.nodes) await sh('ip', ['-n', other.ns, 'route', 'del', node.podCidr]);
+    for (const pod of this.pods.filter((p) => p.node === node)) {
+      await removeNs(pod.ns);
+      this.created = this.created.filter((n) => n !== pod.ns);
+    }
+    this.pods.splice(0, this.pods.length, ...this.pods.filter((p) => p.node !== node));
+    await removeNs(node.ns);
+    this.created = this.created.filter((n) => n !== node.ns);
   }
 
   async addPod(node: NodeNs, name: string): Promise<PodNs> {
