@@ -277,3 +277,42 @@ describe('node agent through the local transport', () => {
     expect(applied.trim()).toBe('5');
   });
 });
+
+describe('after a change of Local-policy endpoints', () => {
+  it('health answers follow the endpoint, and internalTrafficPolicy Local stays on the node', async () => {
+    const next = structuredClone(state);
+    const unnamed = [{ name: '', port: 8080, protocol: 'TCP' as const }];
+    next.endpoints[1]!.endpoints = [
+      { ip: '10.244.2.2', nodeName: 'node-2', ready: true, terminating: false, ports: unnamed },
+    ];
+    next.services.push({
+      metadata: { namespace: 'default', name: 'itp' },
+      spec: {
+        type: 'ClusterIP',
+        clusterIP: '10.96.0.20',
+        internalTrafficPolicy: 'Local',
+        ports: [{ port: 80, protocol: 'TCP' }],
+      },
+    });
+    next.endpoints.push({
+      namespace: 'default',
+      name: 'itp',
+      endpoints: [{ ip: '10.244.1.2', nodeName: 'node-1', ready: true, terminating: false, ports: unnamed }],
+    });
+    const inv = await apply(buildPush({ next, version: 6 }), 'full');
+    for (const i of inv) expect(i.summary, i.stdout).toMatchObject({ status: 'applied', version: 6 });
+    // the health server re-reads its data after the apply (SIGHUP); poll briefly, bounded
+    let h1 = '';
+    for (let i = 0; i < 30 && !h1.startsWith('503'); i++) {
+      h1 = (await tb.exec(client.ns, ['python3', '-c', HTTP_GET, n1.ip, '32001'])).stdout.trim();
+      if (!h1.startsWith('503')) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(h1).toMatch(/^503 /);
+    const h2 = await tb.exec(client.ns, ['python3', '-c', HTTP_GET, n2.ip, '32001']);
+    expect(h2.stdout.trim()).toMatch(/^200 .*"localEndpoints": 1/);
+    // internalTrafficPolicy Local: a2 on node-1 reaches a1; b1 on node-2 has no local endpoint and is dropped
+    const a2 = tb.pods.find((p) => p.name === 'a2')!;
+    expect(new Set(names(await connect(a2.ns, '10.96.0.20', 80, 10)))).toEqual(new Set(['a1']));
+    expect((await connect(b1.ns, '10.96.0.20', 80, 1, 1))[0]).toMatch(/^TIMEOUT/);
+  });
+});
