@@ -153,7 +153,9 @@ stop_pid() {
   rm -f "$1"
 }
 DNS_DETAIL=""
-if [ "$DNS" = on ] && command -v dnsmasq >/dev/null; then
+if [ "$DNS" = on ] && ! command -v dnsmasq >/dev/null; then
+  DNS_DETAIL="; dnsmasq is not installed, DNS not served"
+elif [ "$DNS" = on ]; then
   if ! dnsmasq --test --conf-file="$B/dnsmasq.conf" >/dev/null 2>&1; then
     DNS_DETAIL="; dnsmasq rejected the new config, previous DNS kept"
   else

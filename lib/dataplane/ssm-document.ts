@@ -43,7 +43,11 @@ function embed(dest: string, content: string, marker: string): string[] {
   return [`cat > "${dest}" <<'${marker}'`, ...content.replace(/\n$/, '').split('\n'), marker];
 }
 
-/** The runShellScript lines: parameters as quoted data, the helpers installed, then the agent script itself. */
+/**
+ * The runShellScript lines: parameters as quoted data, the helpers installed, then the agent script itself. The
+ * preamble is plain POSIX sh (SSM may run the script with /bin/sh, which is dash on Ubuntu); only the agent, started
+ * with `exec bash`, needs bash.
+ */
 export function runCommandLines(): string[] {
   const agent = read('node-agent.sh');
   if (agent.includes('{{')) throw new Error('node-agent.sh must not contain "{{"');
