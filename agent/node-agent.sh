@@ -134,8 +134,10 @@ fi
 
 # --- rules: delta when exactly one step behind, else the full ruleset; both checked before they are applied -------
 apply_nft() { nft -c -f "$1" >"$WORK/nft.err" 2>&1 && nft -f "$1" >>"$WORK/nft.err" 2>&1; }
+# The delta skips the separate `nft -c` pass: `nft -f` is one kernel transaction either way (all or nothing), each
+# nft run pays a cache load that grows with the table, and a refused delta falls back to the checked full ruleset.
 if [ "$MODE" = delta ] && [ -f "$B/delta.nft" ] && [ "$(cat "$B/delta.base" 2>/dev/null)" = "$APPLIED" ] &&
-  nft list table ip sscontroller >/dev/null 2>&1 && apply_nft "$B/delta.nft"; then
+  nft list table ip sscontroller >/dev/null 2>&1 && nft -f "$B/delta.nft" >"$WORK/nft.err" 2>&1; then
   RULES=delta
 elif apply_nft "$B/ruleset.nft"; then
   RULES=full
