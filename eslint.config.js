@@ -29,7 +29,19 @@ export default tseslint.config(
   },
   {
     // The pure layers must not talk to AWS: desired state and plans are data.
-    files: ['lib/model/**/*.ts', 'lib/plan/**/*.ts', 'lib/dataplane/render/**/*.ts'],
+    files: [
+      'lib/model/**/*.ts',
+      'lib/dataplane/render/**/*.ts',
+      'lib/dataplane/coalesce.ts',
+      'lib/lb/model.ts',
+      'lib/lb/builder.ts',
+      'lib/lb/planner.ts',
+      'lib/lb/subnets.ts',
+      'lib/lb/naming.ts',
+      'lib/lb/tags.ts',
+      'lib/nodes/eligible.ts',
+      'lib/controller/staleness.ts',
+    ],
     rules: {
       'no-restricted-imports': [
         'error',

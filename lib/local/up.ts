@@ -227,6 +227,34 @@ async function waitFor<T>(what: () => Promise<T | undefined>, timeoutMs: number)
   return undefined;
 }
 
+/** Applies the demo (pods when the data plane runs, then the examples) and waits until it is reconciled. */
+export async function applyDemo(sys: LocalSystem, io: Io, examplesDir = 'examples'): Promise<void> {
+  const progress = (m: string) => io.stderr(`… ${m}\n`);
+  const { target } = sys;
+  const objects: unknown[] = [];
+  if (sys.dataplane) {
+    progress('starting demo pods (HTTP servers in pod namespaces)');
+    objects.push(...(await startDemoPods(sys)));
+  }
+  progress('applying the examples');
+  objects.push(...exampleManifests(examplesDir));
+  const results = await target.api.applyAll(objects);
+  for (const r of results) io.stdout(`${(r.object.kind ?? '').toLowerCase()}/${r.object.metadata?.name} ${r.action}\n`);
+  await publish(
+    target,
+    results.flatMap((r) => (r.event ? [r.event] : [])),
+  );
+  progress('waiting for the controller to reconcile (load balancers get their DNS name)');
+  await waitFor(async () => {
+    const lbs = (await target.api.listServices()).filter((s: V1Service) => s.spec?.type === 'LoadBalancer');
+    return lbs.every((s) => s.status?.loadBalancer?.ingress?.length) ? true : undefined;
+  }, 60_000);
+  if (sys.dataplane) {
+    progress('waiting for every node agent to apply the rules');
+    await sys.settle(60_000);
+  }
+}
+
 export async function localUp(opts: UpOptions, io: Io): Promise<number> {
   const progress = (m: string) => io.stderr(`… ${m}\n`);
   const sys = await startLocalSystem(io, opts);
@@ -235,35 +263,23 @@ export async function localUp(opts: UpOptions, io: Io): Promise<number> {
   const shutdown = async () => {
     if (stopping) return;
     stopping = true;
-    progress('shutting down the controller loop');
+    progress('shutting down: controller loop, load-balancer stand-in, namespaces and their processes');
     await sys.stop();
   };
+  // Ctrl-C during start-up cleans up too (namespaces, processes); once running it ends the wait below.
+  let release: (() => void) | undefined;
+  const onSignal = () => {
+    if (release) release();
+    else void shutdown().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   try {
-    const objects: unknown[] = [];
-    if (sys.dataplane) {
-      progress('starting demo pods (HTTP servers in pod namespaces)');
-      objects.push(...(await startDemoPods(sys)));
-    }
-    progress('applying the examples');
-    objects.push(...exampleManifests(opts.examplesDir ?? 'examples'));
-    const results = await target.api.applyAll(objects);
-    for (const r of results)
-      io.stdout(`${(r.object.kind ?? '').toLowerCase()}/${r.object.metadata?.name} ${r.action}\n`);
-    await publish(
-      target,
-      results.flatMap((r) => (r.event ? [r.event] : [])),
-    );
-    progress('waiting for the controller to reconcile (load balancers get their DNS name)');
-    await waitFor(async () => {
-      const lbs = (await target.api.listServices()).filter((s: V1Service) => s.spec?.type === 'LoadBalancer');
-      return lbs.every((s) => s.status?.loadBalancer?.ingress?.length) ? true : undefined;
-    }, 60_000);
+    await applyDemo(sys, io, opts.examplesDir);
     io.stdout('\n$ svcctl get services\n');
     io.stdout(printServices(await target.api.listServices('default')));
     let failed = 0;
     if (sys.dataplane) {
-      progress('waiting for every node agent to apply the rules');
-      await sys.settle(60_000);
       io.stdout('\nReal requests through the data plane:\n');
       const probes = await runDemoRequests(sys);
       failed = probes.filter((p) => !p.ok).length;
@@ -276,12 +292,11 @@ export async function localUp(opts: UpOptions, io: Io): Promise<number> {
     );
     if (opts.exitAfterDemo) return failed ? 1 : 0;
     io.stdout('\nRunning. Press Ctrl-C to stop.\n');
-    await new Promise<void>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
+    await new Promise<void>((resolve) => (release = resolve));
     return 0;
   } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
     await shutdown();
   }
 }

@@ -67,8 +67,12 @@ export function lbContextFor(env: ControllerEnv, clients: AwsClients, log?: Logg
     nlbQuota: env.nlbQuota,
     throttle: new Throttle(),
     log: log
-      ? (level, message, data) =>
-          (level === 'error' ? log.error : level === 'warn' ? log.warn : log.info)(message, data)
+      ? (level, message, data) => {
+          // Called as methods, so class-based loggers keep their `this`.
+          if (level === 'error') log.error(message, data);
+          else if (level === 'warn') log.warn(message, data);
+          else log.info(message, data);
+        }
       : undefined,
   };
 }

@@ -1,0 +1,118 @@
+/**
+ * The `npm start` start-up, headless (issue acceptance): the local system comes up against the test run's moto
+ * server, real HTTP responses come back through a ClusterIP, a NodePort and the load balancer (its stand-in forwards
+ * to the registered targets), a node joining shows up in the target group and gets the rules, and shutdown leaves no
+ * namespace or process behind. Needs root (network namespaces); every address is inside namespaces it creates.
+ */
+import { execFileSync } from 'node:child_process';
+import { DescribeTargetGroupsCommand, DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { launchLocalNode, listLocalNodes } from '../../lib/local/cluster-aws.js';
+import { runDemoRequests } from '../../lib/local/demo.js';
+import { applyDemo, startLocalSystem, type LocalSystem } from '../../lib/local/up.js';
+import { publishInstanceState } from '../../lib/local/wiring.js';
+import { cliEnv } from '../support/cli.js';
+
+const PREFIX = 'sscup';
+let sys: LocalSystem | undefined;
+const out: string[] = [];
+const io = { stdout: (s: string) => void out.push(s), stderr: (s: string) => void out.push(s) };
+
+const namespaces = () =>
+  execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })
+    .split('\n')
+    .map((l) => l.split(' ')[0]!)
+    .filter((n) => n.startsWith(`${PREFIX}-`));
+
+async function targetIds(s: LocalSystem): Promise<string[]> {
+  const { elbv2 } = s.target.clients;
+  const tgs = (await elbv2.send(new DescribeTargetGroupsCommand({}))).TargetGroups ?? [];
+  const ours = tgs.filter((t) => t.TargetGroupName?.includes('default-web'));
+  expect(ours.length).toBeGreaterThan(0);
+  const h = await elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: ours[0]!.TargetGroupArn }));
+  return (h.TargetHealthDescriptions ?? []).map((d) => d.Target!.Id!).sort();
+}
+
+beforeAll(async () => {
+  const env = cliEnv(); // an isolated SVCCTL_HOME whose state points at the test run's moto, unique names
+  process.env.SVCCTL_HOME = env.home;
+  sys = await startLocalSystem(io, { nodes: 3, nsPrefix: PREFIX, resyncSeconds: 3600 });
+  expect(sys.dataplane, out.join('')).toBeDefined();
+  await applyDemo(sys, io);
+}, 240_000);
+
+afterAll(async () => {
+  await sys?.stop();
+});
+
+describe('npm start, headless', () => {
+  it('answers real HTTP through a ClusterIP, a NodePort, cluster DNS and the load balancer', async () => {
+    const probes = await runDemoRequests(sys!);
+    const byKind = (k: string) => probes.filter((p) => p.what.startsWith(k));
+    for (const k of ['ClusterIP', 'NodePort', 'DNS', 'load balancer']) {
+      expect(byKind(k).length, k).toBeGreaterThan(0);
+      for (const p of byKind(k)) expect(p.ok, `${p.what}: ${p.output}`).toBe(true);
+    }
+    expect(byKind('ClusterIP')[0]!.output).toMatch(
+      /^hello from nginx-[12] on ip-172-31-0-1\d\.ec2\.internal \(port 80\)$/,
+    );
+    expect(byKind('load balancer')[0]!.output).toMatch(/^hello from hellok8s-[12] /);
+  }, 120_000);
+
+  it('the load balancer spreads connections over the registered nodes', async () => {
+    const l = sys!.proxy!.listeners().find((x) => x.serviceName === 'default/web')!;
+    expect(l.targets.length).toBe(3);
+    const seen = new Set<string>();
+    for (let i = 0; i < 12; i++) {
+      const res = await fetch(`http://127.0.0.1:${l.localPort}/`, { signal: AbortSignal.timeout(5000) });
+      seen.add((await res.text()).trim());
+    }
+    // Two hellok8s pods behind three nodes: both pods answer.
+    expect([...seen].map((t) => t.split(' ')[2]).sort()).toEqual(['hellok8s-1', 'hellok8s-2']);
+  }, 60_000);
+
+  it('a node joining shows up in the target group and gets the rules', async () => {
+    const s = sys!;
+    const st = s.target.local!;
+    const before = await targetIds(s);
+    expect(before).toHaveLength(3);
+    const node = await launchLocalNode(
+      s.target.clients.ec2,
+      st.clusterName,
+      { vpcId: st.vpcId!, subnetIds: st.subnetIds!, nodeSecurityGroupId: st.nodeSecurityGroupId! },
+      3,
+    );
+    await publishInstanceState(s.target.clients, s.target.busName, node.instanceId, 'running');
+    let after: string[] = [];
+    for (let i = 0; i < 60 && !after.includes(node.instanceId); i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      after = await targetIds(s);
+    }
+    expect(after).toEqual([...before, node.instanceId].sort());
+    // The node namespace appears and, after the full push, serves the NodePort like every other node.
+    for (let i = 0; i < 40 && !s.dataplane!.nodesByInstance.has(node.instanceId); i++)
+      await new Promise((r) => setTimeout(r, 250));
+    await s.settle(60_000);
+    const hello = await s.target.api.getService('default', 'hellok8s-svc');
+    const r = await s.dataplane!.exec(s.dataplane!.client.ns, [
+      'curl',
+      '-s',
+      '-m',
+      '3',
+      `http://${node.privateIp}:${hello.spec!.ports![0]!.nodePort}/`,
+    ]);
+    expect(r.stdout).toMatch(/^hello from hellok8s-[12] /);
+    expect((await listLocalNodes(s.target.clients.ec2, st.clusterName)).length).toBe(4);
+  }, 120_000);
+
+  it('shutdown removes every namespace and process it made', async () => {
+    expect(namespaces().length).toBeGreaterThanOrEqual(10);
+    const relay = sys!.dataplane!.relaySocket;
+    await sys!.stop();
+    sys = undefined;
+    expect(namespaces()).toEqual([]);
+    const procs = execFileSync('ps', ['-eo', 'args'], { encoding: 'utf8' });
+    expect(procs).not.toContain(relay);
+    expect(procs).not.toMatch(new RegExp(`netns exec ${PREFIX}-`));
+  }, 60_000);
+});
