@@ -50,7 +50,7 @@ import type { ApplyResult, KubeObject, WatchEvent } from './events-types.js';
 /** Re-reads after a lost optimistic-concurrency race before giving up with the ConflictError. */
 const MAX_CONFLICT_RETRIES = 8;
 /** Transactions tried for one write when automatic picks keep colliding with concurrent writers. */
-const MAX_ALLOCATION_ATTEMPTS = 12;
+const MAX_ALLOCATION_ATTEMPTS = 24;
 /** Collisions in one pool after which the pool is listed, so the next picks (and "range is full") are exact. */
 const COLLISIONS_BEFORE_LISTING = 3;
 
@@ -437,8 +437,12 @@ export class ApiServer {
           (c.pool === POOL_CLUSTER_IP ? avoid.clusterIP : avoid.nodePort).add(c.value);
           const n = (collisions.get(c.pool) ?? 0) + 1;
           collisions.set(c.pool, n);
-          if (n >= COLLISIONS_BEFORE_LISTING && !exact.has(c.pool)) await listPool(c.pool);
+          // Under heavy contention the pool changes between attempts: refresh the listing on every collision past
+          // the threshold, so picks keep avoiding what concurrent writers took meanwhile.
+          if (n >= COLLISIONS_BEFORE_LISTING) await listPool(c.pool);
         }
+        // Jittered backoff spreads writers that collided on the same picks (bounded: at most ~20 ms per attempt).
+        await new Promise((r) => setTimeout(r, Math.floor(this.rand() * Math.min(20, 2 * (attempt + 1)))));
       }
     }
     throw new TransientError(

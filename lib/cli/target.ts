@@ -7,6 +7,7 @@ import { CreateEventBusCommand, DescribeEventBusCommand, PutEventsCommand } from
 import { ApiServer } from '../api/server.js';
 import type { WatchEvent } from '../api/events-types.js';
 import { makeClients, type AwsClients } from '../aws/clients.js';
+import { serializeRequests } from '../aws/serialize.js';
 import { toPutEventsEntry, type ObjectKind } from '../events/envelope.js';
 import { localAwsEnv } from '../local/moto.js';
 import { ensureLocalClusterAws, launchLocalNode, listLocalNodes } from '../local/cluster-aws.js';
@@ -66,6 +67,9 @@ export async function resolveTarget(flags: TargetFlags, progress: (m: string) =>
   const { state, started } = await ensureLocalMoto(progress);
   Object.assign(process.env, localAwsEnv(state.endpoint, state.region));
   const clients = makeClients({ region: state.region });
+  // moto executes DynamoDB requests non-atomically under concurrency; one in flight at a time restores what
+  // DynamoDB guarantees (the application's own races still interleave between requests).
+  serializeRequests(clients.dynamodb);
   if (started || !state.vpcId) {
     progress('creating the local control plane: DynamoDB table and EventBridge bus');
     await ensureTable(clients.dynamodb, state.tableName);

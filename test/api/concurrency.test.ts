@@ -11,9 +11,9 @@ import { InvalidError } from '../../lib/errors.js';
 import { DEFAULT_CLUSTER_CONFIG, type ClusterConfig } from '../../lib/model/types.js';
 import { ensureTable } from '../../lib/store/table.js';
 import { motoClients, uniqueName } from '../support/aws.js';
-import { serializingMiddleware } from './serial-dynamodb.js';
+import { serializingMiddleware } from '../../lib/aws/serialize.js';
 
-// One request in flight at a time on the wire (see serial-dynamodb.ts: moto is not atomic per request).
+// One request in flight at a time on the wire (see lib/aws/serialize.ts: moto is not atomic per request).
 const { dynamodb } = motoClients({ middleware: [serializingMiddleware()] });
 
 async function newServer(cfg: ClusterConfig): Promise<ApiServer> {

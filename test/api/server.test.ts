@@ -6,7 +6,7 @@ import { InvalidError, NotFoundError } from '../../lib/errors.js';
 import { DEFAULT_CLUSTER_CONFIG } from '../../lib/model/types.js';
 import { ensureTable } from '../../lib/store/table.js';
 import { motoClients, uniqueName } from '../support/aws.js';
-import { serializingMiddleware } from './serial-dynamodb.js';
+import { serializingMiddleware } from '../../lib/aws/serialize.js';
 
 const { dynamodb } = motoClients({ middleware: [serializingMiddleware()] });
 

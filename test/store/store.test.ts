@@ -5,7 +5,7 @@ import { AlreadyExistsError, ConflictError, NotFoundError } from '../../lib/erro
 import { AllocationConflictError, Store } from '../../lib/store/store.js';
 import { ensureTable, TABLE_KEY_SCHEMA } from '../../lib/store/table.js';
 import { motoClients, uniqueName } from '../support/aws.js';
-import { serializingMiddleware } from '../api/serial-dynamodb.js';
+import { serializingMiddleware } from '../../lib/aws/serialize.js';
 
 const svc = (name: string, ns = 'default', port = 80): V1Service => ({
   apiVersion: 'v1',
