@@ -14,6 +14,8 @@ import { ensureLocalClusterAws, launchLocalNode, listLocalNodes } from '../local
 import { ensureLocalMoto, pidAlive, writeLocalState, type LocalState } from '../local/state.js';
 import { DEFAULT_CLUSTER_CONFIG, type ClusterConfig } from '../model/types.js';
 import { ensureTable } from '../store/table.js';
+import { Store } from '../store/store.js';
+import { CLUSTER_CONFIG_RECORD } from '../controller/controller.js';
 
 export interface TargetFlags {
   table?: string;
@@ -49,11 +51,16 @@ export async function resolveTarget(flags: TargetFlags, progress: (m: string) =>
     if (!table || !bus)
       throw new Error('error: deployed mode needs both --table and --bus (or SVCCTL_TABLE and SVCCTL_EVENT_BUS)');
     const clients = makeClients({ region: flags.region });
-    const cfg: ClusterConfig = {
+    // The deployed controller publishes its settings in the table (every resync); flags/env only fill in before that.
+    const published = await new Store(clients.dynamodb, table).getRecord<ClusterConfig>(
+      CLUSTER_CONFIG_RECORD.kind,
+      CLUSTER_CONFIG_RECORD.id,
+    );
+    const cfg: ClusterConfig = published?.data ?? {
       ...DEFAULT_CLUSTER_CONFIG,
       clusterName: flags.cluster ?? process.env.CLUSTER_NAME ?? 'demo',
+      ...(process.env.SERVICE_CIDR ? { serviceCidr: process.env.SERVICE_CIDR } : {}),
     };
-    if (process.env.SERVICE_CIDR) cfg.serviceCidr = process.env.SERVICE_CIDR;
     return {
       mode: 'deployed',
       clients,

@@ -57,6 +57,8 @@ export interface ObjectEventOutcome {
 
 /** Store record kind holding, per object name, the uids whose DELETED event was seen (see staleness.ts). */
 export const DELETED_UIDS_RECORD = 'deleted-uids';
+/** Where the controller publishes its ClusterConfig (written by every resync). */
+export const CLUSTER_CONFIG_RECORD = { kind: 'config', id: 'cluster' } as const;
 /** Incarnations remembered per name: enough for rapid delete/re-create cycles, small enough for one item. */
 const MAX_DELETED_UIDS = 32;
 
@@ -226,6 +228,9 @@ export class Controller {
   /** Periodic resync: every Service's NLB converged, orphans swept, the data plane pushed. */
   async resync(): Promise<{ reconciled: number; swept: string[]; requeue: string[] }> {
     this.newPass();
+    // Publish the cluster settings the controller runs with, so clients (svcctl against a deployed stack) allocate
+    // from the same service CIDR and NodePort range without being told.
+    await this.deps.api.store.putRecord(CLUSTER_CONFIG_RECORD.kind, CLUSTER_CONFIG_RECORD.id, this.deps.api.cfg);
     const services = await this.deps.api.listServices();
     let swept: string[] = [];
     const requeue: string[] = [];
