@@ -12,6 +12,7 @@ export interface LocalFlags {
   nodes?: string;
   headless?: boolean;
   'exit-after-demo'?: boolean;
+  'control-plane-only'?: boolean;
 }
 
 export async function localCommand(args: string[], flags: LocalFlags, io: Io): Promise<number> {
@@ -46,7 +47,11 @@ export async function localCommand(args: string[], flags: LocalFlags, io: Io): P
     case 'up': {
       const { localUp } = await import('../local/up.js');
       return localUp(
-        { nodes: flags.nodes ? Number(flags.nodes) : undefined, exitAfterDemo: flags['exit-after-demo'] },
+        {
+          nodes: flags.nodes ? Number(flags.nodes) : undefined,
+          exitAfterDemo: flags['exit-after-demo'],
+          withDataPlane: flags['control-plane-only'] ? false : undefined,
+        },
         io,
       );
     }

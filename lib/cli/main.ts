@@ -30,7 +30,8 @@ Usage:
   svcctl delete service|pod NAME [-n NS]
   svcctl plan -f FILE                            show what would change in AWS for LoadBalancer Services
   svcctl local status|stop                       the local embedded control plane (moto server on loopback)
-  svcctl local up [--nodes N]                    run the whole system locally (what \`npm start\` runs)
+  svcctl local up [--nodes N] [--exit-after-demo] [--control-plane-only]
+                                                 run the whole system locally (what \`npm start\` runs)
   svcctl local node add|remove [INSTANCE-ID]|list
 
 Targets:
@@ -68,6 +69,7 @@ function parse(argv: string[]) {
       nodes: { type: 'string' },
       headless: { type: 'boolean' },
       'exit-after-demo': { type: 'boolean' },
+      'control-plane-only': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });

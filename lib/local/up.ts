@@ -24,6 +24,8 @@ import { formatProbes, runDemoRequests, startDemoPods } from './demo.js';
 
 export interface UpOptions {
   nodes?: number;
+  /** false: the control plane only, even with root. */
+  withDataPlane?: boolean;
   /** Run the demo, print the results, shut down (CI and scripted use). */
   exitAfterDemo?: boolean;
   examplesDir?: string;
@@ -55,23 +57,22 @@ export function runtimeEnvFor(target: Target): NodeJS.ProcessEnv {
 }
 
 /** Starts the controller loop (and, with root, the data plane) against the local AWS. */
-export async function startLocalSystem(
-  io: Io,
-  opts: UpOptions & { withDataPlane?: boolean; nsPrefix?: string } = {},
-): Promise<LocalSystem> {
+export async function startLocalSystem(io: Io, opts: UpOptions & { nsPrefix?: string } = {}): Promise<LocalSystem> {
   const progress = (m: string) => io.stderr(`… ${m}\n`);
   if (opts.nodes) process.env.SVCCTL_LOCAL_NODES = String(opts.nodes);
   const target = await resolveTarget({}, progress);
   progress('wiring the event path: bus -> per-object FIFO queue -> controller; EC2 events -> node queue');
   const queues = await ensureLocalWiring(target.clients, target.busName);
   let dataplane: LocalDataPlane | undefined;
-  const can = canRunDataPlane();
-  if (opts.withDataPlane !== false && can.ok) {
+  const can =
+    opts.withDataPlane === false ? { ok: false, why: 'asked for with --control-plane-only' } : canRunDataPlane();
+  if (can.ok) {
     progress('creating the node and VPC network namespaces (the local data plane)');
     dataplane = await LocalDataPlane.create(opts.nsPrefix);
-  } else if (opts.withDataPlane !== false) {
+  } else {
     io.stderr(
-      `NOTE: running the control plane only (${can.why}); ClusterIP/NodePort traffic and the load-balancer stand-in need the data plane.\n`,
+      `NOTE: running the control plane only (${can.why}). Services, allocation, events and load balancers in the ` +
+        `local AWS work; ClusterIP/NodePort traffic, DNS and the load-balancer stand-in need the data plane (root).\n`,
     );
   }
   const env = runtimeEnvFor(target);
