@@ -14,6 +14,7 @@ import { ensureLocalClusterAws, launchLocalNode, listLocalNodes } from '../local
 import { ensureLocalMoto, pidAlive, writeLocalState, type LocalState } from '../local/state.js';
 import { DEFAULT_CLUSTER_CONFIG, type ClusterConfig } from '../model/types.js';
 import { ensureTable } from '../store/table.js';
+import { readControllerEnv } from '../config-env.js';
 import { Store } from '../store/store.js';
 import { CLUSTER_CONFIG_RECORD } from '../controller/controller.js';
 
@@ -56,11 +57,20 @@ export async function resolveTarget(flags: TargetFlags, progress: (m: string) =>
       CLUSTER_CONFIG_RECORD.kind,
       CLUSTER_CONFIG_RECORD.id,
     );
-    const cfg: ClusterConfig = published?.data ?? {
-      ...DEFAULT_CLUSTER_CONFIG,
-      clusterName: flags.cluster ?? process.env.CLUSTER_NAME ?? 'demo',
-      ...(process.env.SERVICE_CIDR ? { serviceCidr: process.env.SERVICE_CIDR } : {}),
-    };
+    let cfg: ClusterConfig;
+    if (published) cfg = published.data;
+    else {
+      const env = readControllerEnv({
+        ...process.env,
+        CLUSTER_NAME: flags.cluster ?? process.env.CLUSTER_NAME ?? 'demo',
+      });
+      cfg = env.cluster;
+      progress(
+        `warning: the controller has not published its cluster settings in ${table} yet (its first resync does); ` +
+          `allocating from SERVICE_CIDR=${cfg.serviceCidr} NODE_PORT_RANGE=${cfg.nodePortRange.min}-${cfg.nodePortRange.max}: ` +
+          `set them to the stack's values if they differ`,
+      );
+    }
     return {
       mode: 'deployed',
       clients,

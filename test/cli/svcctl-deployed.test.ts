@@ -71,4 +71,17 @@ describe('svcctl --table --bus', () => {
     expect(nginx.resources).toEqual(['k8s:service:default/nginx']);
     expect(nginx.detail.object.metadata.resourceVersion).toBe('1');
   });
+
+  it('before the controller published its settings, warns and allocates from SERVICE_CIDR', async () => {
+    const fresh = uniqueName('unpublished');
+    await ensureTable(clients.dynamodb, fresh);
+    const env = cliEnv();
+    env.env.SERVICE_CIDR = '10.201.0.0/16';
+    const r = await env.run(['--table', fresh, '--bus', bus, 'apply', '-f', 'examples/nginx-clusterip.yaml']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`warning: the controller has not published its cluster settings in ${fresh} yet`);
+    expect(r.stderr).toContain('SERVICE_CIDR=10.201.0.0/16 NODE_PORT_RANGE=30000-32767');
+    const get = await env.run(['--table', fresh, '--bus', bus, 'get', 'service', 'nginx', '-o', 'json']);
+    expect(JSON.parse(get.stdout).spec.clusterIP).toMatch(/^10\.201\.\d+\.\d+$/);
+  });
 });
