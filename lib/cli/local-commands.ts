@@ -89,7 +89,11 @@ async function nodeCommand(args: string[], io: Io, progress: (m: string) => void
     );
     io.stdout(`node/${node.name} added (${node.instanceId}, ${node.privateIp})\n`);
     // In AWS, EC2 emits the state-change event; locally svcctl does, or reconciles itself when no loop runs.
-    if (target.reconcileInline) await controller.handleNodeChange({ reason: `node ${node.instanceId} running` });
+    if (target.reconcileInline)
+      await controller.handleNodeChange({
+        reason: `node ${node.instanceId} running`,
+        joinedInstanceId: node.instanceId,
+      });
     else await publishInstanceState(target.clients, target.busName, node.instanceId, 'running');
     return 0;
   }

@@ -9,7 +9,7 @@
 import type { V1Service } from '@kubernetes/client-node';
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ApiServer } from '../api/server.js';
-import { NotFoundError } from '../errors.js';
+import { ConflictError, NotFoundError } from '../errors.js';
 import type { ParsedObjectEvent } from '../events/envelope.js';
 import {
   deleteServiceLoadBalancer,
@@ -57,6 +57,10 @@ export interface ObjectEventOutcome {
 
 /** Store record kind holding, per object name, the uids whose DELETED event was seen (see staleness.ts). */
 export const DELETED_UIDS_RECORD = 'deleted-uids';
+/** Instances announced as leaving, with the time until which they stay excluded. */
+export const LEAVING_NODES_RECORD = { kind: 'nodes', id: 'leaving' } as const;
+/** Longer than a Spot warning (2 min) and a lifecycle hook's default heartbeat; an instance gone by then is gone. */
+const LEAVING_TTL_MS = 2 * 60 * 60 * 1000;
 /** Where the controller publishes its ClusterConfig (written by every resync). */
 export const CLUSTER_CONFIG_RECORD = { kind: 'config', id: 'cluster' } as const;
 /** Incarnations remembered per name: enough for rapid delete/re-create cycles, small enough for one item. */
@@ -140,10 +144,50 @@ export class Controller {
   }
 
   private nodesCache?: Promise<NodeInfo[]>;
-  /** One DescribeInstances per pass: callers share the promise within one handler invocation. */
+  /**
+   * One DescribeInstances per pass: callers share the promise within one handler invocation. Nodes announced as
+   * leaving (Spot interruption warning, scale-in lifecycle hook, stopping) are left out even while EC2 still reports
+   * them running, so no later pass registers a node that is being drained.
+   */
   private nodes(): Promise<NodeInfo[]> {
-    this.nodesCache ??= discoverNodes(this.deps.ec2, this.deps.clusterName);
+    this.nodesCache ??= Promise.all([discoverNodes(this.deps.ec2, this.deps.clusterName), this.leavingNodes()]).then(
+      ([nodes, leaving]) => nodes.filter((n) => !leaving.has(n.instanceId)),
+    );
     return this.nodesCache;
+  }
+
+  private async leavingNodes(now = Date.now()): Promise<Set<string>> {
+    const rec = await this.deps.api.store.getRecord<Record<string, number>>(
+      LEAVING_NODES_RECORD.kind,
+      LEAVING_NODES_RECORD.id,
+    );
+    return new Set(Object.entries(rec?.data ?? {}).flatMap(([id, until]) => (until > now ? [id] : [])));
+  }
+
+  /** Marks (until a TTL) or unmarks an instance as leaving; optimistic concurrency, retried on conflict. */
+  private async markLeaving(instanceId: string, leaving: boolean): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      const rec = await this.deps.api.store.getRecord<Record<string, number>>(
+        LEAVING_NODES_RECORD.kind,
+        LEAVING_NODES_RECORD.id,
+      );
+      const now = Date.now();
+      const data = Object.fromEntries(Object.entries(rec?.data ?? {}).filter(([, until]) => until > now));
+      if (leaving) data[instanceId] = now + LEAVING_TTL_MS;
+      else if (!(instanceId in data)) return;
+      else delete data[instanceId];
+      try {
+        await this.deps.api.store.putRecord(
+          LEAVING_NODES_RECORD.kind,
+          LEAVING_NODES_RECORD.id,
+          data,
+          rec?.version ?? 0,
+        );
+        return;
+      } catch (err) {
+        if (!(err instanceof ConflictError) || attempt >= 10) throw err;
+      }
+    }
   }
   /** Forget discovered nodes (a new pass begins, e.g. the next Lambda invocation on a warm container). */
   newPass(): void {
@@ -211,8 +255,14 @@ export class Controller {
    * A node joined or left (or is about to leave: spot interruption, scale-in hook). `leavingInstanceId` is removed
    * from the node list even while EC2 still reports it running, so traffic drains before the instance dies.
    */
-  async handleNodeChange(opts: { reason: string; leavingInstanceId?: string }): Promise<{ requeue: string[] }> {
+  async handleNodeChange(opts: {
+    reason: string;
+    leavingInstanceId?: string;
+    joinedInstanceId?: string;
+  }): Promise<{ requeue: string[] }> {
     this.newPass();
+    if (opts.leavingInstanceId) await this.markLeaving(opts.leavingInstanceId, true);
+    if (opts.joinedInstanceId) await this.markLeaving(opts.joinedInstanceId, false);
     let requeue: string[] = [];
     if (this.deps.lb) {
       const nodes = (await this.nodes()).filter((n) => n.instanceId !== opts.leavingInstanceId);

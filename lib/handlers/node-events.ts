@@ -61,7 +61,10 @@ export async function handleNodeEvent(
   const action = classifyNodeEvent(ev);
   if (action.kind === 'ignored') return action;
   if (action.kind === 'joined') {
-    const res = await deps.controller.handleNodeChange({ reason: `node ${action.instanceId} running` });
+    const res = await deps.controller.handleNodeChange({
+      reason: `node ${action.instanceId} running`,
+      joinedInstanceId: action.instanceId,
+    });
     if (res.requeue.length) throw new Error(`target registration pending for ${res.requeue.join(', ')}`);
     return action;
   }

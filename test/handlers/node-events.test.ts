@@ -175,8 +175,12 @@ describe('handleNodeEvent against moto (EC2 + ELBv2), Auto Scaling mocked', () =
     const warned = nodes[2]!;
     await handleNodeEvent({ controller: t.rt.controller, autoscaling }, spotWarning(warned.instanceId));
     expect(await targets()).toEqual(expected(nodes.filter((n) => n !== warned)));
-    // Restore it for the next tests. (Nothing remembers the warning: any later pass that still sees the instance
-    // running registers it again; see the report.)
+    // The warning is remembered: another node's pass still sees the instance running but does not register it again.
+    await handleNodeEvent({ controller: t.rt.controller, autoscaling }, stateChange(nodes[0]!.instanceId, 'running'));
+    expect(await targets()).toEqual(expected(nodes.filter((n) => n !== warned)));
+    await t.rt.controller.resync();
+    expect(await targets()).toEqual(expected(nodes.filter((n) => n !== warned)));
+    // Its own running event (the interruption did not happen: it was started again) clears the mark.
     await handleNodeEvent({ controller: t.rt.controller, autoscaling }, stateChange(warned.instanceId, 'running'));
     expect(await targets()).toEqual(expected(nodes));
   });
