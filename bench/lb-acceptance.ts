@@ -12,6 +12,7 @@ import {
   DescribeImagesCommand,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
+import { ensureInternetGateway } from '../lib/local/cluster-aws.js';
 import { makeClients } from '../lib/aws/clients.js';
 import { Throttle } from '../lib/aws/throttle.js';
 import { deleteServiceLoadBalancer, discoverNodes, reconcileService } from '../lib/lb/index.js';
@@ -28,6 +29,7 @@ const aws = (...args: string[]) =>
 try {
   const c = makeClients();
   const vpcId = (await c.ec2.send(new CreateVpcCommand({ CidrBlock: '10.60.0.0/16' }))).Vpc!.VpcId!;
+  await ensureInternetGateway(c.ec2, vpcId); // public subnets for internet-facing NLBs
   const subnetId = (
     await c.ec2.send(
       new CreateSubnetCommand({ VpcId: vpcId, CidrBlock: '10.60.1.0/24', AvailabilityZone: 'us-east-1a' }),

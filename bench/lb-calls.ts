@@ -14,6 +14,7 @@ import {
   DescribeImagesCommand,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
+import { ensureInternetGateway } from '../lib/local/cluster-aws.js';
 import { makeClients, type ClientMiddleware } from '../lib/aws/clients.js';
 import { SimulatedClock, Throttle } from '../lib/aws/throttle.js';
 import type { LoadBalancerContext } from '../lib/lb/context.js';
@@ -64,6 +65,7 @@ async function main() {
     const clients = makeClients({ middleware: [counter] });
     const cluster = 'bench';
     const vpcId = (await clients.ec2.send(new CreateVpcCommand({ CidrBlock: '10.50.0.0/16' }))).Vpc!.VpcId!;
+    await ensureInternetGateway(clients.ec2, vpcId); // public subnets for internet-facing NLBs
     const subnets: string[] = [];
     for (const [i, az] of ['us-east-1a', 'us-east-1b'].entries()) {
       const s = await clients.ec2.send(

@@ -37,6 +37,7 @@ export function describeStatements(): iam.PolicyStatement[] {
       actions: [
         'ec2:DescribeInstances',
         'ec2:DescribeSubnets',
+        'ec2:DescribeRouteTables',
         'ec2:DescribeVpcs',
         'ec2:DescribeSecurityGroups',
         'ec2:DescribeSecurityGroupRules',

@@ -4,10 +4,10 @@
  * Requeue conditions surface as RequeueError (lib/errors.ts), raised only by calls.ts `classify` and by the quota
  * check below; permanent failures become `status.error`.
  */
-import { DescribeSecurityGroupsCommand, DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
+import { DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
 import { ControllerError, InvalidError, RequeueError } from '../errors.js';
 import { keyOf, type NodeInfo, type V1Service } from '../model/types.js';
-import { A } from '../model/annotations.js';
+import { A, parseLoadBalancerAnnotations } from '../model/annotations.js';
 import { applyPlan } from './apply.js';
 import { buildDesiredStack, type BuildEnv, type SecurityGroupInfo } from './builder.js';
 import { ec2 } from './calls.js';
@@ -15,7 +15,7 @@ import { pool, type LoadBalancerContext } from './context.js';
 import type { Plan } from './model.js';
 import { emptyStack, observe, readTargets, type ObservedWorld } from './observe.js';
 import { formatPlan, planStack } from './planner.js';
-import type { SubnetInfo } from './subnets.js';
+import { markPublic, type RouteTableInfo, type SubnetInfo } from './subnets.js';
 
 export { formatPlan } from './planner.js';
 export type { LoadBalancerContext } from './context.js';
@@ -63,6 +63,31 @@ async function loadEnv(ctx: LoadBalancerContext, services: V1Service[], nodes: N
     }
     token = r.NextToken;
   } while (token);
+  // Only internet-facing auto-discovery needs to know which subnets are public: one DescribeRouteTables per pass.
+  const needsPublic = services.some(
+    (s) =>
+      s.metadata?.annotations?.[A.subnets] === undefined &&
+      parseLoadBalancerAnnotations(s).config.scheme !== 'internal',
+  );
+  let subnetsOut = subnets;
+  if (needsPublic && subnets.length) {
+    const tables: RouteTableInfo[] = [];
+    let rt: string | undefined;
+    do {
+      const r = await ec2(
+        ctx,
+        new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [ctx.vpcId] }], NextToken: rt }),
+      );
+      for (const t of r?.RouteTables ?? [])
+        tables.push({
+          main: (t.Associations ?? []).some((a) => a.Main),
+          subnetIds: (t.Associations ?? []).flatMap((a) => (a.SubnetId ? [a.SubnetId] : [])),
+          toInternetGateway: (t.Routes ?? []).some((x) => x.GatewayId?.startsWith('igw-')),
+        });
+      rt = r?.NextToken;
+    } while (rt);
+    subnetsOut = markPublic(subnets, tables);
+  }
   let vpcSecurityGroups: SecurityGroupInfo[] | undefined;
   if (services.some((s) => s.metadata?.annotations?.[A.securityGroups] !== undefined)) {
     vpcSecurityGroups = [];
@@ -80,7 +105,7 @@ async function loadEnv(ctx: LoadBalancerContext, services: V1Service[], nodes: N
   return {
     clusterName: ctx.clusterName,
     vpcId: ctx.vpcId,
-    subnets,
+    subnets: subnetsOut,
     vpcSecurityGroups,
     nodes,
     nodeSecurityGroupId: ctx.nodeSecurityGroupId,

@@ -6,6 +6,8 @@
  * cluster tag at all (never another cluster's), skipping those whose role tag is set for the opposite scheme only;
  * per AZ the tie is broken by (1) the role tag for the scheme (`kubernetes.io/role/elb` for internet-facing,
  * `kubernetes.io/role/internal-elb` for internal), (2) this cluster's tag, (3) the lexicographically smallest id.
+ * An internet-facing NLB only gets public subnets (route table with a route to an internet gateway), as
+ * cloud-provider-aws's isSubnetPublic decides: an NLB in a private subnet would have an address nobody can reach.
  */
 import { clusterTagKey, NAME_TAG, ROLE_ELB_TAG, ROLE_INTERNAL_ELB_TAG } from './tags.js';
 
@@ -14,6 +16,8 @@ export interface SubnetInfo {
   availabilityZone: string;
   vpcId: string;
   tags: Record<string, string>;
+  /** Its route table (explicitly associated, else the VPC's main one) routes to an internet gateway; unknown: undefined. */
+  public?: boolean;
 }
 
 export type SubnetChoice = { subnets: SubnetInfo[]; error?: undefined } | { subnets?: undefined; error: string };
@@ -58,6 +62,7 @@ export function selectSubnets(
   for (const s of all) {
     if (otherClusterTagged(s.tags, cluster)) continue;
     if (hasRole(s.tags, opposite) && !hasRole(s.tags, role)) continue;
+    if (scheme === 'internet-facing' && s.public === false) continue;
     const cur = byAz.get(s.availabilityZone);
     if (!cur || better(s, cur)) byAz.set(s.availabilityZone, s);
   }
@@ -75,8 +80,27 @@ export function selectSubnets(
     return {
       error:
         `no usable subnet for an ${scheme} load balancer in the cluster VPC: tag subnets with ` +
-        `${role}=1 (and ${mine}=owned|shared) or set service.beta.kubernetes.io/aws-load-balancer-subnets`,
+        `${role}=1 (and ${mine}=owned|shared)` +
+        (scheme === 'internet-facing' ? ', in subnets routed to an internet gateway,' : '') +
+        ` or set service.beta.kubernetes.io/aws-load-balancer-subnets`,
     };
   }
   return { subnets };
+}
+
+/** Route table facts for the public-subnet check (from DescribeRouteTables of the VPC). */
+export interface RouteTableInfo {
+  main: boolean;
+  subnetIds: string[];
+  /** Some route targets an internet gateway (`igw-...`). */
+  toInternetGateway: boolean;
+}
+
+/** Marks each subnet public or not: its explicitly associated route table, else the VPC's main route table. */
+export function markPublic(subnets: SubnetInfo[], tables: RouteTableInfo[]): SubnetInfo[] {
+  const main = tables.find((t) => t.main);
+  return subnets.map((s) => {
+    const table = tables.find((t) => t.subnetIds.includes(s.subnetId)) ?? main;
+    return table ? { ...s, public: table.toInternetGateway } : s;
+  });
 }

@@ -4,6 +4,11 @@
  * carrying the cluster tag — the nodes. Everything is found by tag first, so running it twice creates nothing new.
  */
 import {
+  AttachInternetGatewayCommand,
+  CreateInternetGatewayCommand,
+  CreateRouteCommand,
+  DescribeInternetGatewaysCommand,
+  DescribeRouteTablesCommand,
   CreateSecurityGroupCommand,
   CreateSubnetCommand,
   CreateVpcCommand,
@@ -85,6 +90,7 @@ export async function ensureLocalClusterAws(
     );
     subnetIds.push(s.Subnet!.SubnetId!);
   }
+  await ensureInternetGateway(ec2, vpcId, [tag, { Key: 'Name', Value: `${clusterName}-igw` }]);
   const sgName = `${clusterName}-nodes`;
   let sgId = (
     await ec2.send(
@@ -185,4 +191,44 @@ export async function launchLocalNode(
 
 export async function terminateLocalNode(ec2: EC2Client, instanceId: string): Promise<void> {
   await ec2.send(new TerminateInstancesCommand({ InstanceIds: [instanceId] }));
+}
+
+/**
+ * Makes the VPC's main route table route 0.0.0.0/0 to an internet gateway, so its subnets are public (internet-facing
+ * NLBs only go to public subnets, as on AWS). Idempotent.
+ */
+export async function ensureInternetGateway(
+  ec2: EC2Client,
+  vpcId: string,
+  tags: { Key: string; Value: string }[] = [],
+): Promise<string> {
+  let igw = (
+    await ec2.send(new DescribeInternetGatewaysCommand({ Filters: [{ Name: 'attachment.vpc-id', Values: [vpcId] }] }))
+  ).InternetGateways?.[0]?.InternetGatewayId;
+  if (!igw) {
+    igw = (
+      await ec2.send(
+        new CreateInternetGatewayCommand({
+          TagSpecifications: tags.length ? [{ ResourceType: 'internet-gateway', Tags: tags }] : undefined,
+        }),
+      )
+    ).InternetGateway!.InternetGatewayId!;
+    await ec2.send(new AttachInternetGatewayCommand({ InternetGatewayId: igw, VpcId: vpcId }));
+  }
+  const main = (
+    await ec2.send(
+      new DescribeRouteTablesCommand({
+        Filters: [
+          { Name: 'vpc-id', Values: [vpcId] },
+          { Name: 'association.main', Values: ['true'] },
+        ],
+      }),
+    )
+  ).RouteTables?.[0];
+  if (main && !(main.Routes ?? []).some((r) => r.GatewayId === igw)) {
+    await ec2.send(
+      new CreateRouteCommand({ RouteTableId: main.RouteTableId, DestinationCidrBlock: '0.0.0.0/0', GatewayId: igw }),
+    );
+  }
+  return igw;
 }

@@ -8,6 +8,7 @@ import {
   TerminateInstancesCommand,
   type Tag,
 } from '@aws-sdk/client-ec2';
+import { ensureInternetGateway } from '../../lib/local/cluster-aws.js';
 import type { AwsClients } from '../../lib/aws/clients.js';
 import { Throttle } from '../../lib/aws/throttle.js';
 import type { LoadBalancerContext } from '../../lib/lb/context.js';
@@ -33,6 +34,7 @@ export async function makeCluster(opts: { clients?: AwsClients; nlbQuota?: numbe
   const clusterName = uniqueName('lbt');
   const vpc = await clients.ec2.send(new CreateVpcCommand({ CidrBlock: '10.20.0.0/16' }));
   const vpcId = vpc.Vpc!.VpcId!;
+  await ensureInternetGateway(clients.ec2, vpcId); // public subnets for internet-facing NLBs
   const subnetIds: string[] = [];
   for (const [i, az] of ['us-east-1a', 'us-east-1b', 'us-east-1c'].entries()) {
     const s = await clients.ec2.send(
