@@ -105,6 +105,8 @@ export function computeEndpoints(svc: V1Service, pods: readonly V1Pod[]): Servic
         ...(pod.metadata?.uid ? { uid: pod.metadata.uid } : {}),
       },
       ready,
+      // EndpointSlice's `serving`: Ready regardless of termination (the data plane's fallback when none is ready).
+      serving: publishNotReady || isPodReady(pod),
       terminating,
       ports,
     };

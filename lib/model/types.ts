@@ -35,6 +35,12 @@ export interface Endpoint {
   ready: boolean;
   /** Pod is terminating (deletionTimestamp set). */
   terminating: boolean;
+  /**
+   * Ready condition true regardless of termination (EndpointSlice `conditions.serving`). A terminating but serving
+   * endpoint takes traffic only when a Service has no ready endpoint left, as kube-proxy does, so connections that
+   * arrive during a rolling update are not refused.
+   */
+  serving?: boolean;
   ports: EndpointPort[];
 }
 

@@ -51,7 +51,8 @@ export function renderDnsConfig(state: DataPlaneState, opts: { externalNamePort?
     }
     for (const p of v.ports) {
       if (!p.name) continue;
-      for (const b of p.ready)
+      // Ready endpoints only (p.ready may hold the terminating fallback, which DNS never advertises).
+      for (const b of p.ready.filter((x) => v.readyIps.includes(x.ip)))
         out.push(`srv-host=_${p.name}._${p.protocol.toLowerCase()}.${fqdn},${dashed(b.ip)}.${fqdn},${b.port},0,100`);
     }
   }

@@ -155,6 +155,9 @@ export function serviceViews(state: DataPlaneState): ServiceView[] {
     const type = (spec.type ?? 'ClusterIP') as ServiceView['type'];
     const eps = epsByKey.get(`${namespace}/${name}`)?.endpoints ?? [];
     const readyEps = eps.filter((e) => e.ready && !e.terminating);
+    // kube-proxy's terminating-endpoint fallback: with no ready endpoint, serving-but-terminating ones take the
+    // traffic instead of a reject. readyIps (health checks, headless DNS) stays strictly ready, so an NLB still drains.
+    const trafficEps = readyEps.length ? readyEps : eps.filter((e) => e.terminating && e.serving === true);
     const readyIps = [...new Set(readyEps.map((e) => e.ip))].sort((a, b) => cmp(ipKey(a), ipKey(b)));
     if (type === 'ExternalName') {
       views.push({
@@ -176,7 +179,7 @@ export function serviceViews(state: DataPlaneState): ServiceView[] {
       const portName = p.name ?? '';
       const ready: BackendView[] = [];
       const seen = new Set<string>();
-      for (const e of readyEps) {
+      for (const e of trafficEps) {
         const ep = e.ports.find((x) => x.name === portName && x.protocol === protocol);
         if (!ep) continue;
         const k = `${e.ip}:${ep.port}`;
