@@ -145,6 +145,34 @@ else
   fail "nft rejected the ruleset, previous rules kept: $(head -c 300 "$WORK/nft.err")" 2
 fi
 
+# --- stale UDP conntrack entries (kube-proxy clears them after each sync) -------------------------------------------
+# Entries whose reply comes from an endpoint that is gone, and entries for UDP Services/NodePorts that just got their
+# first endpoint (created while packets were rejected). Skipped on a node's first apply (nothing to compare with) and
+# where conntrack(8) is not installed (said in the report). Every value is re-validated before it reaches conntrack.
+CT_DETAIL=""
+if [ -f "$B/conntrack.tsv" ]; then
+  if ! command -v conntrack >/dev/null; then
+    CT_DETAIL="; conntrack is not installed, stale UDP entries not cleared"
+  elif [ -f "$STATE_DIR/conntrack.tsv" ]; then
+    field() { awk -F'\t' -v k="$1" '$1 == k { $1 = ""; sub(/^ /, ""); print }' "$2" | sort -u; }
+    cleared=0
+    while read -r ip; do
+      [[ "$ip" =~ $IPV4 ]] || continue
+      conntrack -D -p udp --reply-src "$ip" >/dev/null 2>&1 && cleared=$((cleared + 1))
+    done < <(comm -23 <(field endpoint "$STATE_DIR/conntrack.tsv") <(field endpoint "$B/conntrack.tsv"))
+    while read -r ip port; do
+      [[ "$ip" =~ $IPV4 && "$port" =~ ^[0-9]{1,5}$ ]] || continue
+      conntrack -D -p udp --orig-dst "$ip" --orig-port-dst "$port" >/dev/null 2>&1 && cleared=$((cleared + 1))
+    done < <(comm -13 <(field service "$STATE_DIR/conntrack.tsv") <(field service "$B/conntrack.tsv"))
+    while read -r port; do
+      [[ "$port" =~ ^[0-9]{1,5}$ ]] || continue
+      conntrack -D -p udp --orig-port-dst "$port" >/dev/null 2>&1 && cleared=$((cleared + 1))
+    done < <(comm -13 <(field nodeport "$STATE_DIR/conntrack.tsv") <(field nodeport "$B/conntrack.tsv"))
+    [ "$cleared" -gt 0 ] && CT_DETAIL="; cleared stale UDP conntrack entries ($cleared matches)"
+  fi
+  install -m 0644 "$B/conntrack.tsv" "$STATE_DIR/conntrack.tsv.new" && mv -f "$STATE_DIR/conntrack.tsv.new" "$STATE_DIR/conntrack.tsv"
+fi
+
 # --- DNS ---------------------------------------------------------------------------------------------------------
 pid_alive() { [ -f "$1" ] && kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null; }
 stop_pid() {
@@ -208,5 +236,5 @@ elif [ -f "$AGENT_DIR/healthcheck.py" ]; then
 fi
 
 printf '%s\n' "$VERSION" >"$STATE_DIR/applied-version.new" && mv -f "$STATE_DIR/applied-version.new" "$STATE_DIR/applied-version"
-report applied "rules $RULES$DNS_DETAIL"
+report applied "rules $RULES$DNS_DETAIL$CT_DETAIL"
 exit 0

@@ -10,6 +10,7 @@
  *                  env/<namespace>.env, SHA256SUMS
  * No AWS SDK and no fs: this is data in, bytes out.
  */
+import { renderUdpConntrack } from './render/conntrack.js';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { renderDnsConfig, renderExternalNames } from './render/dns.js';
@@ -97,6 +98,7 @@ export function buildPush(input: PushInput): Push {
   const shared: Record<string, string> = {
     'dnsmasq.conf': renderDnsConfig(input.next),
     'externalnames.txt': renderExternalNames(input.next),
+    'conntrack.tsv': renderUdpConntrack(input.next),
   };
   for (const [ns, text] of Object.entries(renderEnvFiles(input.next))) shared[`env/${ns}.env`] = text;
   const sensitive = nodeSensitive(input.next);
