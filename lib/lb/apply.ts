@@ -16,6 +16,7 @@ import {
   type IpPermission,
 } from '@aws-sdk/client-ec2';
 import {
+  AddListenerCertificatesCommand,
   AddTagsCommand,
   CreateListenerCommand,
   CreateLoadBalancerCommand,
@@ -33,6 +34,7 @@ import {
   ModifyTargetGroupAttributesCommand,
   ModifyTargetGroupCommand,
   RegisterTargetsCommand,
+  RemoveListenerCertificatesCommand,
   RemoveTagsCommand,
   SetSecurityGroupsCommand,
   SetSubnetsCommand,
@@ -43,6 +45,8 @@ import { PermanentError } from '../errors.js';
 import { awsCode, classify, ec2, elb } from './calls.js';
 import type { LoadBalancerContext } from './context.js';
 import type { Action, DesiredListener, HealthCheck, IngressRule, NodePermission, Plan, Ref } from './model.js';
+import { listenerCertificates } from './observe.js';
+import { EXTRA_CERTIFICATES } from './planner.js';
 import { isOwned } from './tags.js';
 
 export interface ApplyResult {
@@ -341,7 +345,7 @@ export async function applyPlan(ctx: LoadBalancerContext, plan: Plan): Promise<A
         if (a.op === 'create') {
           const lbArn = resolve(a.loadBalancer);
           try {
-            await elb(
+            const created = await elb(
               ctx,
               new CreateListenerCommand({
                 LoadBalancerArn: lbArn,
@@ -349,6 +353,8 @@ export async function applyPlan(ctx: LoadBalancerContext, plan: Plan): Promise<A
                 Tags: toTags(a.desired.tags),
               }),
             );
+            const arn = created.Listeners?.[0]?.ListenerArn;
+            if (arn) await syncExtraCertificates(ctx, arn, a.desired);
           } catch (err) {
             if (awsCode(err) !== 'DuplicateListener' && awsCode(err) !== 'DuplicateListenerException') throw err;
             // A listener on this port already exists on OUR load balancer (created by a crashed run): converge it.
@@ -362,12 +368,16 @@ export async function applyPlan(ctx: LoadBalancerContext, plan: Plan): Promise<A
                 ...listenerInput(a.desired, resolve(a.targetGroup)),
               }),
             );
+            await syncExtraCertificates(ctx, l.ListenerArn, a.desired);
           }
         } else if (a.op === 'update') {
-          await elb(
-            ctx,
-            new ModifyListenerCommand({ ListenerArn: a.arn, ...listenerInput(a.desired, resolve(a.targetGroup)) }),
-          );
+          // Only the SNI certificates changed: Add/RemoveListenerCertificates alone, no ModifyListener.
+          if (a.changes.some((c) => c !== EXTRA_CERTIFICATES))
+            await elb(
+              ctx,
+              new ModifyListenerCommand({ ListenerArn: a.arn, ...listenerInput(a.desired, resolve(a.targetGroup)) }),
+            );
+          await syncExtraCertificates(ctx, a.arn, a.desired);
         } else {
           try {
             await elb(ctx, new DeleteListenerCommand({ ListenerArn: a.arn }));
@@ -419,6 +429,34 @@ function nodePerm(p: NodePermission, sourceGroupId: string, description?: string
     ToPort: p.toPort,
     UserIdGroupPairs: [{ GroupId: sourceGroupId, Description: description }],
   };
+}
+
+/**
+ * Extra (SNI) certificates of a TLS listener: CreateListener/ModifyListener take exactly one (the default), the rest
+ * go through Add/RemoveListenerCertificates. Reads the current list first, so a rerun after a crash converges.
+ */
+async function syncExtraCertificates(ctx: LoadBalancerContext, listenerArn: string, d: DesiredListener): Promise<void> {
+  if (d.protocol !== 'TLS') return;
+  const wanted = (d.certificateArns ?? []).slice(1).filter((c) => c !== d.certificateArns?.[0]);
+  const have = (await listenerCertificates(ctx, listenerArn)).slice(1);
+  const add = wanted.filter((c) => !have.includes(c));
+  const remove = have.filter((c) => !wanted.includes(c));
+  if (add.length)
+    await elb(
+      ctx,
+      new AddListenerCertificatesCommand({
+        ListenerArn: listenerArn,
+        Certificates: add.map((CertificateArn) => ({ CertificateArn })),
+      }),
+    );
+  if (remove.length)
+    await elb(
+      ctx,
+      new RemoveListenerCertificatesCommand({
+        ListenerArn: listenerArn,
+        Certificates: remove.map((CertificateArn) => ({ CertificateArn })),
+      }),
+    );
 }
 
 function listenerInput(d: DesiredListener, tgArn: string) {

@@ -6,6 +6,7 @@
  */
 import { DescribeSecurityGroupsCommand, type IpPermission, type SecurityGroup } from '@aws-sdk/client-ec2';
 import {
+  DescribeListenerCertificatesCommand,
   DescribeListenersCommand,
   DescribeLoadBalancerAttributesCommand,
   DescribeLoadBalancersCommand,
@@ -101,6 +102,7 @@ async function listeners(ctx: LoadBalancerContext, lbArn: string): Promise<Obser
         targetGroupArn:
           l.DefaultActions?.[0]?.TargetGroupArn ??
           l.DefaultActions?.[0]?.ForwardConfig?.TargetGroups?.[0]?.TargetGroupArn,
+        // DescribeListeners returns only the default certificate; extras are read below for TLS listeners.
         certificateArns: (l.Certificates ?? []).map((c) => c.CertificateArn!).filter(Boolean),
         sslPolicy: l.SslPolicy,
         alpnPolicy: l.AlpnPolicy?.[0],
@@ -108,6 +110,11 @@ async function listeners(ctx: LoadBalancerContext, lbArn: string): Promise<Obser
     }
     marker = r.NextMarker;
   } while (marker);
+  // Extra certificates (SNI) of TLS listeners: one DescribeListenerCertificates each, default first then sorted.
+  for (const l of out) {
+    if (l.protocol !== 'TLS' || l.certificateArns.length === 0) continue;
+    l.certificateArns = await listenerCertificates(ctx, l.arn);
+  }
   return out.sort((a, b) => a.port - b.port);
 }
 
@@ -290,4 +297,21 @@ function nodePermissions(groupId: string, p: IpPermission): ObservedNodePermissi
       toPort: p.ToPort ?? 0,
       description: u.Description ?? '',
     }));
+}
+
+/** A listener's certificates: the default one first, then the extra (SNI) ones sorted. */
+export async function listenerCertificates(ctx: LoadBalancerContext, listenerArn: string): Promise<string[]> {
+  let def: string | undefined;
+  const extra: string[] = [];
+  let marker: string | undefined;
+  do {
+    const r = await elb(ctx, new DescribeListenerCertificatesCommand({ ListenerArn: listenerArn, Marker: marker }));
+    for (const c of r?.Certificates ?? []) {
+      if (!c.CertificateArn) continue;
+      if (c.IsDefault) def = c.CertificateArn;
+      else extra.push(c.CertificateArn);
+    }
+    marker = r?.NextMarker;
+  } while (marker);
+  return [...(def ? [def] : []), ...extra.filter((a) => a !== def).sort()];
 }

@@ -410,6 +410,7 @@ export function planStack(desired: DesiredStack | null, observed: ObservedStack,
     if (o.protocol !== d.protocol) changes.push(`protocol: ${o.protocol} -> ${d.protocol}`);
     if (typeof tgRef !== 'string' || o.targetGroupArn !== tgRef) changes.push(`targetGroup -> ${d.targetGroupKey}`);
     if ((o.certificateArns[0] ?? '') !== (d.certificateArns?.[0] ?? '')) changes.push('certificates');
+    else if (!sameCertificates(o.certificateArns, d.certificateArns ?? [])) changes.push(EXTRA_CERTIFICATES);
     if ((o.sslPolicy ?? '') !== (d.sslPolicy ?? '') && d.protocol === 'TLS')
       changes.push(`sslPolicy -> ${d.sslPolicy}`);
     if ((o.alpnPolicy ?? '') !== (d.alpnPolicy ?? '') && d.protocol === 'TLS')
@@ -538,4 +539,15 @@ function fmtRef(r: Ref): string {
 }
 function fmtHc(h: { protocol: string; port: string; path?: string }): string {
   return `${h.protocol}:${h.port}${h.path ?? ''}`;
+}
+
+/** Listener change that needs no ModifyListener: only the extra (SNI) certificates differ. */
+export const EXTRA_CERTIFICATES = 'extra certificates';
+
+/** Same default certificate (the first) and the same set of extra (SNI) certificates. */
+export function sameCertificates(observed: readonly string[], desired: readonly string[]): boolean {
+  if ((observed[0] ?? '') !== (desired[0] ?? '')) return false;
+  const a = [...new Set(observed.slice(1))].filter((x) => x !== observed[0]).sort();
+  const b = [...new Set(desired.slice(1))].filter((x) => x !== desired[0]).sort();
+  return a.length === b.length && a.every((x, i) => x === b[i]);
 }
