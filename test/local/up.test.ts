@@ -4,7 +4,7 @@
  * to the registered targets), a node joining shows up in the target group and gets the rules, and shutdown leaves no
  * namespace or process behind. Needs root (network namespaces); every address is inside namespaces it creates.
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { DescribeTargetGroupsCommand, DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchLocalNode, listLocalNodes } from '../../lib/local/cluster-aws.js';
@@ -15,6 +15,7 @@ import { cliEnv } from '../support/cli.js';
 
 const PREFIX = 'sscup';
 let sys: LocalSystem | undefined;
+let leftover: ChildProcess | undefined;
 const out: string[] = [];
 const io = { stdout: (s: string) => void out.push(s), stderr: (s: string) => void out.push(s) };
 
@@ -36,6 +37,9 @@ async function targetIds(s: LocalSystem): Promise<string[]> {
 beforeAll(async () => {
   const env = cliEnv(); // an isolated SVCCTL_HOME whose state points at the test run's moto, unique names
   process.env.SVCCTL_HOME = env.home;
+  // What a crashed run leaves behind: a namespace of ours with a process in it. The next start must clean it first.
+  execFileSync('ip', ['netns', 'add', `${PREFIX}-leftover`]);
+  leftover = spawn('ip', ['netns', 'exec', `${PREFIX}-leftover`, 'sleep', '600'], { stdio: 'ignore' });
   sys = await startLocalSystem(io, { nodes: 3, nsPrefix: PREFIX, resyncSeconds: 3600 });
   expect(sys.dataplane, out.join('')).toBeDefined();
   await applyDemo(sys, io);
@@ -46,6 +50,13 @@ afterAll(async () => {
 });
 
 describe('npm start, headless', () => {
+  it('cleaned up what a crashed run left (namespace and the process in it) before starting', async () => {
+    expect(namespaces()).not.toContain(`${PREFIX}-leftover`);
+    for (let i = 0; i < 20 && leftover!.exitCode === null && leftover!.signalCode === null; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    expect(leftover!.exitCode !== null || leftover!.signalCode !== null).toBe(true);
+  });
+
   it('answers real HTTP through a ClusterIP, a NodePort, cluster DNS and the load balancer', async () => {
     const probes = await runDemoRequests(sys!);
     const byKind = (k: string) => probes.filter((p) => p.what.startsWith(k));
