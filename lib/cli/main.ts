@@ -5,7 +5,7 @@ import { stringify as toYaml } from 'yaml';
 import type { V1Service } from '@kubernetes/client-node';
 import { ControllerError, InvalidError, NotFoundError } from '../errors.js';
 import { parseManifests, type KubeObject } from '../model/manifest.js';
-import { computeEndpoints, endpointsFromManual } from '../model/endpoints.js';
+import { endpointsForServices } from '../model/endpoints.js';
 import type { ServiceEndpoints } from '../model/types.js';
 import type { WatchEvent } from '../api/events-types.js';
 import { describeService, printEndpoints, printPods, printServices } from './printers.js';
@@ -229,18 +229,10 @@ async function endpointsFor(
     target.api.listPods(namespace),
     target.api.listEndpoints(namespace),
   ]);
-  const manualByKey = new Map(manual.map((m) => [`${m.metadata?.namespace}/${m.metadata?.name}`, m]));
-  const out: { endpoints: ServiceEndpoints; created?: string }[] = [];
-  for (const s of services) {
-    if (s.spec?.type === 'ExternalName') continue;
-    const key = `${s.metadata?.namespace}/${s.metadata?.name}`;
-    const m = manualByKey.get(key);
-    const hasSelector = Object.keys(s.spec?.selector ?? {}).length > 0;
-    if (!hasSelector && !m) continue;
-    const eps = hasSelector ? computeEndpoints(s, pods) : endpointsFromManual(m!);
-    out.push({ endpoints: eps, created: String(s.metadata?.creationTimestamp ?? '') });
-  }
-  return out;
+  return endpointsForServices(services, pods, manual).map(({ service, endpoints }) => ({
+    endpoints,
+    created: String(service.metadata?.creationTimestamp ?? ''),
+  }));
 }
 
 function emit(io: Io, output: string | undefined, items: unknown[], single: boolean, table: () => string) {

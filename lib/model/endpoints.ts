@@ -17,7 +17,7 @@ import type { V1Container, V1Endpoints, V1Pod, V1Service, V1ServicePort } from '
 import type { Endpoint, EndpointPort, Protocol, ServiceEndpoints } from './types.js';
 import { DEFAULT_NAMESPACE } from './defaults.js';
 import { isIPv4, parseIPv4 } from './ip.js';
-import { selectorMatches, serviceSelectsPods } from './selector.js';
+import { hasSelector, selectorMatches, serviceSelectsPods } from './selector.js';
 
 const nsOf = (o: { metadata?: { namespace?: string } }): string => o.metadata?.namespace || DEFAULT_NAMESPACE;
 
@@ -159,4 +159,28 @@ export function endpointsFromManual(ep: V1Endpoints): ServiceEndpoints {
     add(subset.notReadyAddresses, false);
   }
   return { namespace: nsOf(ep), name: ep.metadata?.name ?? '', endpoints: [...byIP.values()].sort(compareEndpoints) };
+}
+
+/**
+ * The endpoints of every Service that has any: computed from Pods for selector Services, mirrored from manual
+ * Endpoints for selector-less ones; ExternalName Services have none. Order follows `services`.
+ */
+export function endpointsForServices(
+  services: readonly V1Service[],
+  pods: readonly V1Pod[],
+  manual: readonly V1Endpoints[],
+): { service: V1Service; endpoints: ServiceEndpoints }[] {
+  const key = (o: { metadata?: { namespace?: string; name?: string } }) =>
+    `${o.metadata?.namespace || 'default'}/${o.metadata?.name ?? ''}`;
+  const manualByKey = new Map(manual.map((m) => [key(m), m]));
+  const out: { service: V1Service; endpoints: ServiceEndpoints }[] = [];
+  for (const s of services) {
+    if (s.spec?.type === 'ExternalName') continue;
+    if (hasSelector(s.spec?.selector)) out.push({ service: s, endpoints: computeEndpoints(s, pods) });
+    else {
+      const m = manualByKey.get(key(s));
+      if (m) out.push({ service: s, endpoints: endpointsFromManual(m) });
+    }
+  }
+  return out;
 }

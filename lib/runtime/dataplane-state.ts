@@ -5,8 +5,8 @@
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ApiServer } from '../api/server.js';
 import type { DataPlaneState } from '../dataplane/render/state.js';
-import { computeEndpoints, endpointsFromManual } from '../model/endpoints.js';
-import type { ClusterConfig, NodeInfo, ServiceEndpoints } from '../model/types.js';
+import { endpointsForServices } from '../model/endpoints.js';
+import type { ClusterConfig, NodeInfo } from '../model/types.js';
 import { discoverNodes } from '../nodes/discover.js';
 
 export async function loadDataPlaneState(
@@ -21,13 +21,7 @@ export async function loadDataPlaneState(
     api.listEndpoints(),
     typeof nodes === 'function' ? nodes() : Promise.resolve(nodes),
   ]);
-  const manualByKey = new Map(manual.map((m) => [`${m.metadata?.namespace ?? 'default'}/${m.metadata?.name}`, m]));
-  const endpoints: ServiceEndpoints[] = [];
-  for (const s of services) {
-    const key = `${s.metadata?.namespace ?? 'default'}/${s.metadata?.name}`;
-    if (Object.keys(s.spec?.selector ?? {}).length > 0) endpoints.push(computeEndpoints(s, pods));
-    else if (manualByKey.has(key)) endpoints.push(endpointsFromManual(manualByKey.get(key)!));
-  }
+  const endpoints = endpointsForServices(services, pods, manual).map((e) => e.endpoints);
   return {
     services,
     endpoints,
