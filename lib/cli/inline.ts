@@ -5,22 +5,13 @@
 import type { WatchEvent } from '../api/events-types.js';
 import { Controller } from '../controller/controller.js';
 import { parseObjectEvent, toPutEventsEntry, type ObjectKind } from '../events/envelope.js';
-import { Throttle } from '../aws/throttle.js';
-import { DEFAULT_NLB_QUOTA, type LoadBalancerContext } from '../lb/index.js';
-import type { Target } from './target.js';
+import type { LoadBalancerContext } from '../lb/index.js';
+import { lbContextFor } from '../runtime/runtime.js';
+import { controllerEnvFor, type Target } from './target.js';
 
-/** The load-balancer context for this target: the local cluster's VPC, or VPC_ID/NODE_SECURITY_GROUP_ID when deployed. */
+/** The load-balancer context for this target, built exactly as the Lambdas build theirs. */
 export function controllerLbContext(target: Target): LoadBalancerContext | undefined {
-  const vpcId = target.local?.vpcId ?? process.env.VPC_ID;
-  if (!vpcId) return undefined;
-  return {
-    clients: { ec2: target.clients.ec2, elbv2: target.clients.elbv2 },
-    clusterName: target.cfg.clusterName,
-    vpcId,
-    nodeSecurityGroupId: target.local?.nodeSecurityGroupId ?? process.env.NODE_SECURITY_GROUP_ID,
-    nlbQuota: Number(process.env.NLB_QUOTA ?? DEFAULT_NLB_QUOTA),
-    throttle: new Throttle(),
-  };
+  return lbContextFor(controllerEnvFor(target), target.clients);
 }
 
 export function controllerFor(target: Target): Controller {

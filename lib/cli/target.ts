@@ -14,7 +14,7 @@ import { ensureLocalClusterAws, launchLocalNode, listLocalNodes } from '../local
 import { ensureLocalMoto, pidAlive, writeLocalState, type LocalState } from '../local/state.js';
 import { DEFAULT_CLUSTER_CONFIG, type ClusterConfig } from '../model/types.js';
 import { ensureTable } from '../store/table.js';
-import { readControllerEnv } from '../config-env.js';
+import { readControllerEnv, type ControllerEnv } from '../config-env.js';
 import { Store } from '../store/store.js';
 import { CLUSTER_CONFIG_RECORD } from '../controller/controller.js';
 
@@ -124,4 +124,26 @@ export async function publish(target: Target, events: WatchEvent[]): Promise<voi
       throw new Error(`error: the change was stored but publishing its event failed: ${why}`);
     }
   }
+}
+
+/**
+ * The controller environment for a target (what the CDK construct sets for the Lambdas): the local cluster's names
+ * and VPC in local mode, the process environment (VPC_ID, NODE_SECURITY_GROUP_ID, ...) against a deployed stack.
+ */
+export function controllerEnvFor(target: Target): ControllerEnv {
+  const st = target.local;
+  const base: NodeJS.ProcessEnv = st
+    ? {
+        VPC_ID: st.vpcId,
+        SUBNET_IDS: (st.subnetIds ?? []).join(','),
+        NODE_SECURITY_GROUP_ID: st.nodeSecurityGroupId,
+      }
+    : process.env;
+  const env = readControllerEnv({
+    ...base,
+    CLUSTER_NAME: target.cfg.clusterName,
+    TABLE_NAME: target.tableName,
+    EVENT_BUS_NAME: target.busName,
+  });
+  return { ...env, cluster: target.cfg };
 }

@@ -8,13 +8,12 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { V1Service } from '@kubernetes/client-node';
-import { readControllerEnv } from '../config-env.js';
 import { handleObjectBatch } from '../handlers/object-events.js';
 import { handleNodeEvent, type NodeEvent } from '../handlers/node-events.js';
 import { parseManifests } from '../model/manifest.js';
 import { buildRuntime, type Runtime } from '../runtime/runtime.js';
 import { printServices } from '../cli/printers.js';
-import { publish, resolveTarget, type Target } from '../cli/target.js';
+import { controllerEnvFor, publish, resolveTarget, type Target } from '../cli/target.js';
 import type { Io } from '../cli/main.js';
 import { readLocalState, writeLocalState } from './state.js';
 import { ensureLocalWiring, pollOnce, type LocalQueues } from './wiring.js';
@@ -44,18 +43,6 @@ export interface LocalSystem {
   settle(timeoutMs?: number): Promise<void>;
 }
 
-export function runtimeEnvFor(target: Target): NodeJS.ProcessEnv {
-  const st = target.local!;
-  return {
-    CLUSTER_NAME: st.clusterName,
-    TABLE_NAME: st.tableName,
-    EVENT_BUS_NAME: st.busName,
-    VPC_ID: st.vpcId,
-    SUBNET_IDS: (st.subnetIds ?? []).join(','),
-    NODE_SECURITY_GROUP_ID: st.nodeSecurityGroupId,
-  };
-}
-
 /** Starts the controller loop (and, with root, the data plane) against the local AWS. */
 export async function startLocalSystem(io: Io, opts: UpOptions & { nsPrefix?: string } = {}): Promise<LocalSystem> {
   const progress = (m: string) => io.stderr(`… ${m}\n`);
@@ -75,12 +62,12 @@ export async function startLocalSystem(io: Io, opts: UpOptions & { nsPrefix?: st
         `local AWS work; ClusterIP/NodePort traffic, DNS and the load-balancer stand-in need the data plane (root).\n`,
     );
   }
-  const env = runtimeEnvFor(target);
+  const env = controllerEnvFor(target);
   if (dataplane) {
-    env.ARTIFACT_BUCKET = `${target.busName}-artifacts`;
-    env.SSM_DOCUMENT_NAME = `${target.busName}-dataplane`;
+    env.artifactBucket = `${target.busName}-artifacts`;
+    env.ssmDocumentName = `${target.busName}-dataplane`;
   }
-  const runtime = buildRuntime(readControllerEnv(env), {
+  const runtime = buildRuntime(env, {
     clients: target.clients,
     pusher: dataplane?.pusher,
     podCidr: dataplane ? LOCAL_POD_CIDR : undefined,
