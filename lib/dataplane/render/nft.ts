@@ -99,6 +99,7 @@ export interface NftModel {
 }
 
 const lower = (p: string): string => p.toLowerCase();
+const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
 
 function skeleton(): NftModel {
   const sets = new Map<string, NftSet>();
@@ -117,6 +118,24 @@ function skeleton(): NftModel {
     static: true,
   });
   sets.set('service-ips', vmap('ipv4_addr . inet_proto . inet_service'));
+  // Endpoint slots of plain Services (see buildModel), one map per protocol: "<ip> . <port> . <k>" (ClusterIP) or
+  // "<nodePort> . <k>" -> "<endpoint ip> . <port>". `typeof` with a numgen key: the modulus in the declaration only
+  // fixes the key's type; each slot chain uses its own. Per protocol because nft 1.0.6 refuses a generic
+  // `meta l4proto . th dport` key next to `dnat ip` once the map exists ("conflicting protocols specified").
+  for (const proto of PROTOCOLS) {
+    sets.set(`service-backends-${proto}`, {
+      kind: 'map',
+      spec: [`typeof ip daddr . ${proto} dport . numgen random mod 2 : ip daddr . ${proto} dport`],
+      elements: new Map(),
+      static: true,
+    });
+    sets.set(`nodeport-backends-${proto}`, {
+      kind: 'map',
+      spec: [`typeof ${proto} dport . numgen random mod 2 : ip daddr . ${proto} dport`],
+      elements: new Map(),
+      static: true,
+    });
+  }
   sets.set('service-nodeports', vmap('inet_proto . inet_service'));
   sets.set('no-endpoint-services', vmap('ipv4_addr . inet_proto . inet_service'));
   sets.set('no-endpoint-nodeports', vmap('inet_proto . inet_service'));
@@ -219,6 +238,37 @@ export function buildModel(state: DataPlaneState, nodeName: string): NftModel {
       const needLocalChain = (v.internalLocal || v.externalLocal) && local.length > 0;
       const hasExternal = p.nodePort !== undefined || v.externalIPs.length > 0;
 
+      // Plain Service ports (no session affinity, no Local traffic policy, no externalIPs: the common case) have no
+      // chain of their own. Their endpoints are slots 0..N-1 of one map, and a chain shared by every port with N
+      // endpoints picks slot `numgen random mod N` (an equal random choice, like the cascade below). An endpoint
+      // change is then only map elements, and the table keeps a handful of chains instead of one per Service: the
+      // nft CLI loads every chain of the table before applying anything that names one, which is what made a
+      // one-Service change cost ~60 ms at 10,000 Services (docs/benchmarks.md).
+      const plain =
+        v.affinitySeconds === undefined && !v.internalLocal && !v.externalLocal && v.externalIPs.length === 0;
+      if (plain) {
+        const cipKey = `${cip} . ${proto} . ${p.port}`;
+        if (all.length === 0) {
+          set('no-endpoint-services').set(cipKey, 'goto reject-chain');
+          if (p.nodePort !== undefined)
+            set('no-endpoint-nodeports').set(`${proto} . ${p.nodePort}`, 'goto reject-chain');
+          continue;
+        }
+        all.forEach((b, k) => {
+          set('hairpin-endpoints').set(`${b.ip} . ${b.ip}`, '');
+          set(`service-backends-${proto}`).set(`${cip} . ${p.port} . ${k}`, `${b.ip} . ${b.port}`);
+          if (p.nodePort !== undefined)
+            set(`nodeport-backends-${proto}`).set(`${p.nodePort} . ${k}`, `${b.ip} . ${b.port}`);
+        });
+        set('service-ips').set(cipKey, `goto ${slotChain(m, 'service', proto, all.length, state.podCidr)}`);
+        if (p.nodePort !== undefined)
+          set('service-nodeports').set(
+            `${proto} . ${p.nodePort}`,
+            `goto ${slotChain(m, 'nodeport', proto, all.length)}`,
+          );
+        continue;
+      }
+
       const dnat = (b: BackendView): string => `meta l4proto ${proto} dnat to ${b.ip}:${b.port}`;
       if (all.length > 0) {
         for (const b of all) {
@@ -290,6 +340,30 @@ export function buildModel(state: DataPlaneState, nodeName: string): NftModel {
     }
   }
   return m;
+}
+
+/**
+ * The shared chain choosing among N endpoint slots: `service-slots-N` for ClusterIP traffic (masquerading sources
+ * outside the pod CIDR when it is known, as the per-Service chains do), `nodeport-slots-N` for NodePort traffic
+ * (externalTrafficPolicy Cluster: always masqueraded, so replies return through this node).
+ */
+function slotChain(m: NftModel, kind: 'service' | 'nodeport', proto: string, n: number, podCidr?: string): string {
+  const name = `${kind}-slots-${proto}-${n}`;
+  if (m.chains.has(name)) return name;
+  const rules: string[] = [];
+  if (kind === 'service') {
+    if (podCidr) rules.push(`ip saddr != ${podCidr} jump mark-for-masquerade`);
+    rules.push(
+      `meta l4proto ${proto} dnat ip to ip daddr . ${proto} dport . numgen random mod ${n} map @service-backends-${proto}`,
+    );
+  } else {
+    rules.push('jump mark-for-masquerade');
+    rules.push(
+      `meta l4proto ${proto} dnat ip to ${proto} dport . numgen random mod ${n} map @nodeport-backends-${proto}`,
+    );
+  }
+  m.chains.set(name, { rules });
+  return name;
 }
 
 function setBlock(name: string, s: NftSet): string[] {
