@@ -35,6 +35,8 @@ export interface Target {
   local?: LocalState;
   /** True when no controller loop consumes the bus (local mode without `npm start`): svcctl reconciles itself. */
   reconcileInline: boolean;
+  /** Local mode: this process started the moto server (rather than reusing a running one). */
+  startedLocalAws?: boolean;
 }
 
 async function ensureBus(clients: AwsClients, name: string): Promise<void> {
@@ -109,6 +111,7 @@ export async function resolveTarget(flags: TargetFlags, progress: (m: string) =>
     cfg,
     local: state,
     reconcileInline: !pidAlive(state.controllerPid),
+    startedLocalAws: started,
   };
 }
 

@@ -15,7 +15,8 @@ import { buildRuntime, type Runtime } from '../runtime/runtime.js';
 import { printServices } from '../cli/printers.js';
 import { controllerEnvFor, publish, resolveTarget, type Target } from '../cli/target.js';
 import type { Io } from '../cli/main.js';
-import { readLocalState, writeLocalState } from './state.js';
+import { clearLocalState, readLocalState, writeLocalState } from './state.js';
+import { stopPid } from './moto.js';
 import { ensureLocalWiring, pollOnce, type LocalQueues } from './wiring.js';
 import { canRunDataPlane, LOCAL_POD_CIDR, LocalDataPlane } from './dataplane.js';
 import { NlbProxy } from './nlb-proxy.js';
@@ -23,6 +24,8 @@ import { formatProbes, runDemoRequests, startDemoPods } from './demo.js';
 
 export interface UpOptions {
   nodes?: number;
+  /** On stop, also stop the moto server if this run started it (`npm start`: "every process it made"). */
+  stopLocalAwsIfStarted?: boolean;
   /** false: the control plane only, even with root. */
   withDataPlane?: boolean;
   /** Run the demo, print the results, shut down (CI and scripted use). */
@@ -193,7 +196,13 @@ export async function startLocalSystem(io: Io, opts: UpOptions & { nsPrefix?: st
       await proxy?.stop();
       await dataplane?.destroy();
       const cur = readLocalState();
-      if (cur && cur.controllerPid === process.pid) writeLocalState({ ...cur, controllerPid: undefined });
+      if (opts.stopLocalAwsIfStarted && target.startedLocalAws && cur) {
+        // Every process this run made goes with it, the local AWS included when this run started it (a moto server
+        // that was already running, e.g. started by svcctl, is left running for its owner).
+        await stopPid(cur.motoPid);
+        clearLocalState();
+        io.stderr(`… stopped the local AWS it had started (moto server pid ${cur.motoPid})\n`);
+      } else if (cur && cur.controllerPid === process.pid) writeLocalState({ ...cur, controllerPid: undefined });
     },
   };
 }
@@ -245,7 +254,7 @@ export async function applyDemo(sys: LocalSystem, io: Io, examplesDir = 'example
 
 export async function localUp(opts: UpOptions, io: Io): Promise<number> {
   const progress = (m: string) => io.stderr(`… ${m}\n`);
-  const sys = await startLocalSystem(io, opts);
+  const sys = await startLocalSystem(io, { stopLocalAwsIfStarted: true, ...opts });
   const { target } = sys;
   let stopping = false;
   const shutdown = async () => {

@@ -2,6 +2,8 @@
  * `npm start`'s command through the real binary, control plane only (the mode it falls back to without root): it
  * says so plainly, applies the examples, and the LoadBalancer Service gets its NLB's DNS name.
  */
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cliEnv } from '../support/cli.js';
 
@@ -21,5 +23,17 @@ describe('svcctl local up --control-plane-only --exit-after-demo', () => {
     // The loop marked itself gone on exit: a later svcctl reconciles inline again.
     const st = await cli.run(['local', 'status']);
     expect(st.stdout).toContain('controller loop: not running');
+  }, 180_000);
+
+  it('stops the local AWS it started itself when it exits (every process it made goes with it)', async () => {
+    const cli = cliEnv();
+    rmSync(join(cli.home, 'local.json')); // no running local AWS: this run starts its own moto server
+    const r = await cli.run(['local', 'up', '--control-plane-only', '--exit-after-demo']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toContain('starting the local AWS (moto server) on loopback');
+    const pid = Number(/stopped the local AWS it had started \(moto server pid (\d+)\)/.exec(r.stderr)?.[1]);
+    expect(pid).toBeGreaterThan(0);
+    expect(() => process.kill(pid, 0)).toThrow();
+    expect(existsSync(join(cli.home, 'local.json'))).toBe(false);
   }, 180_000);
 });
