@@ -16,6 +16,8 @@
 #   SSC_DNS              on | off  (manage dnsmasq; default on)
 #   SSC_DNS_LISTEN       address dnsmasq listens on (default 169.254.20.10 on a dummy interface, NodeLocal-DNS style)
 #   SSC_DNS_UPSTREAM     upstream resolver (default 169.254.169.253, the Amazon-provided VPC resolver)
+#   SSC_RESTORE          1: re-apply the last applied bundle kept on disk (boot-time restore: kernel rules, dnsmasq
+#                        and the health server do not survive a reboot); no SSM parameters are read
 #
 # Output: exit status 0 on success, non-zero on failure, and one line of JSON on stdout:
 #   {"status":"applied|unchanged|stale|failed","version":N,"instance":"i-...","rules":"full|delta|none","detail":"..."}
@@ -52,12 +54,22 @@ cleanup() { [ -n "$WORK" ] && rm -rf -- "$WORK"; }
 trap cleanup EXIT
 
 # --- input checks (the same patterns as the document's allowedPattern) -----------------------------------------
-[[ "$VERSION" =~ ^[0-9]{1,15}$ ]] || { VERSION=0; fail "invalid version"; }
-[[ "$MODE" =~ ^(full|delta)$ ]] || fail "invalid mode"
-[[ "$MANIFEST_SHA" =~ ^[0-9a-f]{64}$ ]] || fail "invalid manifest sha256"
-[[ "$MANIFEST_URL" =~ ^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._~/%+=\&?-]*)?$ ]] || fail "invalid manifest url"
-[[ "$INLINE" =~ ^[A-Za-z0-9+/=]*$ ]] || fail "invalid inline bundle"
-[[ -n "$INLINE" || -n "$MANIFEST_URL" ]] || fail "neither inline bundle nor manifest url"
+RESTORE="${SSC_RESTORE:-0}"
+[[ "$RESTORE" =~ ^[01]$ ]] || fail "invalid SSC_RESTORE"
+if [ "$RESTORE" = 1 ]; then
+  # Boot-time restore: the input is the bundle saved by the last successful apply, re-verified below.
+  VERSION="$(cat "$STATE_DIR/current/version" 2>/dev/null || echo 0)"
+  [[ "$VERSION" =~ ^[0-9]{1,15}$ ]] || VERSION=0
+  MODE=full
+  INSTANCE="${INSTANCE:-restore}"
+else
+  [[ "$VERSION" =~ ^[0-9]{1,15}$ ]] || { VERSION=0; fail "invalid version"; }
+  [[ "$MODE" =~ ^(full|delta)$ ]] || fail "invalid mode"
+  [[ "$MANIFEST_SHA" =~ ^[0-9a-f]{64}$ ]] || fail "invalid manifest sha256"
+  [[ "$MANIFEST_URL" =~ ^(https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._~/%+=\&?-]*)?$ ]] || fail "invalid manifest url"
+  [[ "$INLINE" =~ ^[A-Za-z0-9+/=]*$ ]] || fail "invalid inline bundle"
+  [[ -n "$INLINE" || -n "$MANIFEST_URL" ]] || fail "neither inline bundle nor manifest url"
+fi
 [[ "$DNS" =~ ^(on|off)$ ]] || fail "invalid SSC_DNS"
 IPV4='^([0-9]{1,3}\.){3}[0-9]{1,3}$'
 [[ "$DNS_LISTEN" =~ $IPV4 && "$DNS_UPSTREAM" =~ $IPV4 ]] || fail "invalid DNS addresses"
@@ -86,43 +98,51 @@ fetch() { # url dest
 }
 
 # --- manifest and this node's bundle ---------------------------------------------------------------------------
-if [ -n "$INLINE" ]; then
-  printf '%s' "$INLINE" | base64 -d >"$WORK/push.tgz" 2>/dev/null || fail "inline bundle is not base64"
-  [ "$(sha_of "$WORK/push.tgz")" = "$MANIFEST_SHA" ] || fail "inline bundle sha256 mismatch"
-  mkdir "$WORK/push" && tar -xzf "$WORK/push.tgz" -C "$WORK/push" --no-same-owner --no-same-permissions ||
-    fail "inline bundle is not a valid archive"
-  MANIFEST="$WORK/push/manifest.tsv"
+if [ "$RESTORE" = 1 ]; then
+  B="$WORK/bundle"
+  [ -f "$STATE_DIR/current/version" ] || { report unchanged "no applied bundle to restore"; exit 0; }
+  cp -a "$STATE_DIR/current" "$B" || fail "cannot copy the saved bundle"
+  (cd "$B" && sha256sum --quiet --strict -c SHA256SUMS) >/dev/null 2>&1 || fail "saved bundle does not match SHA256SUMS"
 else
-  fetch "$MANIFEST_URL" "$WORK/manifest.tsv" || fail "manifest download failed"
-  [ "$(sha_of "$WORK/manifest.tsv")" = "$MANIFEST_SHA" ] || fail "manifest sha256 mismatch"
-  MANIFEST="$WORK/manifest.tsv"
+  if [ -n "$INLINE" ]; then
+    printf '%s' "$INLINE" | base64 -d >"$WORK/push.tgz" 2>/dev/null || fail "inline bundle is not base64"
+    [ "$(sha_of "$WORK/push.tgz")" = "$MANIFEST_SHA" ] || fail "inline bundle sha256 mismatch"
+    mkdir "$WORK/push" && tar -xzf "$WORK/push.tgz" -C "$WORK/push" --no-same-owner --no-same-permissions ||
+      fail "inline bundle is not a valid archive"
+    MANIFEST="$WORK/push/manifest.tsv"
+  else
+    fetch "$MANIFEST_URL" "$WORK/manifest.tsv" || fail "manifest download failed"
+    [ "$(sha_of "$WORK/manifest.tsv")" = "$MANIFEST_SHA" ] || fail "manifest sha256 mismatch"
+    MANIFEST="$WORK/manifest.tsv"
+  fi
+  [ -f "$MANIFEST" ] || fail "manifest missing"
+  # manifest.tsv: "<instance-id|*>\t<bundle sha256>\t<inline:path | https URL>"; '*' serves nodes that joined after
+  # the push was rendered (no local endpoints yet, which is exactly what that entry was rendered for).
+  entry="$(awk -F'\t' -v id="$INSTANCE" '$1 == id { print; found = 1; exit } END { }' "$MANIFEST")"
+  [ -n "$entry" ] || entry="$(awk -F'\t' '$1 == "*" { print; exit }' "$MANIFEST")"
+  [ -n "$entry" ] || fail "no manifest entry for this instance"
+  BUNDLE_SHA="$(printf '%s' "$entry" | cut -f2)"
+  LOCATION="$(printf '%s' "$entry" | cut -f3)"
+  [[ "$BUNDLE_SHA" =~ ^[0-9a-f]{64}$ ]] || fail "invalid bundle sha256 in manifest"
+  case "$LOCATION" in
+    inline:bundles/*)
+      rel="${LOCATION#inline:}"
+      [[ "$rel" =~ ^bundles/[0-9a-f]{64}\.tgz$ && -n "$INLINE" ]] || fail "invalid inline bundle location"
+      cp "$WORK/push/$rel" "$WORK/bundle.tgz" || fail "bundle missing from inline archive"
+      ;;
+    http://* | https://*)
+      [[ "$LOCATION" =~ ^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._~/%+=\&?-]*$ ]] || fail "invalid bundle url"
+      fetch "$LOCATION" "$WORK/bundle.tgz" || fail "bundle download failed"
+      ;;
+    *) fail "invalid bundle location" ;;
+  esac
+  [ "$(sha_of "$WORK/bundle.tgz")" = "$BUNDLE_SHA" ] || fail "bundle sha256 mismatch"
+  B="$WORK/bundle"
+  mkdir "$B" && tar -xzf "$WORK/bundle.tgz" -C "$B" --no-same-owner --no-same-permissions || fail "bundle is not a valid archive"
+  (cd "$B" && sha256sum --quiet --strict -c SHA256SUMS) >/dev/null 2>&1 || fail "bundle content does not match SHA256SUMS"
+  [ "$(cat "$B/version")" = "$VERSION" ] || fail "bundle version does not match the command"
+
 fi
-[ -f "$MANIFEST" ] || fail "manifest missing"
-# manifest.tsv: "<instance-id|*>\t<bundle sha256>\t<inline:path | https URL>"; '*' serves nodes that joined after
-# the push was rendered (no local endpoints yet, which is exactly what that entry was rendered for).
-entry="$(awk -F'\t' -v id="$INSTANCE" '$1 == id { print; found = 1; exit } END { }' "$MANIFEST")"
-[ -n "$entry" ] || entry="$(awk -F'\t' '$1 == "*" { print; exit }' "$MANIFEST")"
-[ -n "$entry" ] || fail "no manifest entry for this instance"
-BUNDLE_SHA="$(printf '%s' "$entry" | cut -f2)"
-LOCATION="$(printf '%s' "$entry" | cut -f3)"
-[[ "$BUNDLE_SHA" =~ ^[0-9a-f]{64}$ ]] || fail "invalid bundle sha256 in manifest"
-case "$LOCATION" in
-  inline:bundles/*)
-    rel="${LOCATION#inline:}"
-    [[ "$rel" =~ ^bundles/[0-9a-f]{64}\.tgz$ && -n "$INLINE" ]] || fail "invalid inline bundle location"
-    cp "$WORK/push/$rel" "$WORK/bundle.tgz" || fail "bundle missing from inline archive"
-    ;;
-  http://* | https://*)
-    [[ "$LOCATION" =~ ^https?://[A-Za-z0-9.-]+(:[0-9]{1,5})?/[A-Za-z0-9._~/%+=\&?-]*$ ]] || fail "invalid bundle url"
-    fetch "$LOCATION" "$WORK/bundle.tgz" || fail "bundle download failed"
-    ;;
-  *) fail "invalid bundle location" ;;
-esac
-[ "$(sha_of "$WORK/bundle.tgz")" = "$BUNDLE_SHA" ] || fail "bundle sha256 mismatch"
-B="$WORK/bundle"
-mkdir "$B" && tar -xzf "$WORK/bundle.tgz" -C "$B" --no-same-owner --no-same-permissions || fail "bundle is not a valid archive"
-(cd "$B" && sha256sum --quiet --strict -c SHA256SUMS) >/dev/null 2>&1 || fail "bundle content does not match SHA256SUMS"
-[ "$(cat "$B/version")" = "$VERSION" ] || fail "bundle version does not match the command"
 
 # --- version ordering: never go backwards, re-running the same version is a no-op --------------------------------
 APPLIED="$(cat "$STATE_DIR/applied-version" 2>/dev/null || echo 0)"
@@ -132,7 +152,8 @@ if [ "$VERSION" -lt "$APPLIED" ]; then report stale "node already at version $AP
 # `nft list table` and even `nft list tables` load the whole ruleset (~0.4-0.7 s at 10,000 Services), while listing
 # one small chain that every ruleset of ours has takes a few milliseconds.
 table_present() { nft list chain ip sscontroller services >/dev/null 2>&1; }
-if [ "$VERSION" -eq "$APPLIED" ] && table_present; then
+if [ "$RESTORE" = 1 ] && table_present; then report unchanged "rules already present"; exit 0; fi
+if [ "$RESTORE" = 0 ] && [ "$VERSION" -eq "$APPLIED" ] && table_present; then
   report unchanged "version $VERSION already applied"; exit 0
 fi
 
@@ -240,5 +261,32 @@ elif [ -f "$AGENT_DIR/healthcheck.py" ]; then
 fi
 
 printf '%s\n' "$VERSION" >"$STATE_DIR/applied-version.new" && mv -f "$STATE_DIR/applied-version.new" "$STATE_DIR/applied-version"
+
+# --- keep what was applied, and restore it at boot ----------------------------------------------------------------
+# Kernel rules, dnsmasq and the health server are gone after a reboot while SSM has nothing new to send: keep the
+# verified bundle and, on a systemd node (never under SSC_ROOT, i.e. tests), a oneshot unit that re-runs this agent
+# with SSC_RESTORE=1 at boot.
+if [ "$RESTORE" = 0 ]; then
+  rm -rf "$STATE_DIR/current.new" && cp -a "$B" "$STATE_DIR/current.new" && rm -rf "$STATE_DIR/current" &&
+    mv "$STATE_DIR/current.new" "$STATE_DIR/current"
+  if [ -z "$ROOT" ] && command -v systemctl >/dev/null && [ -d /etc/systemd/system ] &&
+    [ ! -f /etc/systemd/system/sscontroller-restore.service ]; then
+    cat >/etc/systemd/system/sscontroller-restore.service <<UNIT
+[Unit]
+Description=Restore the serverless-service-controller data plane after boot
+Wants=network-online.target
+After=network-online.target
+
+[Service]
+Type=oneshot
+Environment=SSC_RESTORE=1
+ExecStart=/bin/bash $AGENT_DIR/node-agent.sh
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+    systemctl daemon-reload >/dev/null 2>&1 && systemctl enable sscontroller-restore.service >/dev/null 2>&1
+  fi
+fi
 report applied "rules $RULES$DNS_DETAIL$CT_DETAIL"
 exit 0

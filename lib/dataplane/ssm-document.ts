@@ -7,8 +7,8 @@
  * bundle, as files that nft, dnsmasq and the helpers parse, never as shell text.
  *
  * Size: SSM documents are limited to 64 KB of content, and the document plus the parameter values of a SendCommand
- * must stay within that budget too. The document (agent + helpers) is ~24 KB of JSON (a test keeps it under 32 KB);
- * `INLINE_BUDGET` keeps the inline parameter at <= 24 KB of base64, so a command is <= ~48 KB, leaving >= 16 KB of
+ * must stay within that budget too. The document (agent + helpers) is ~29 KB of JSON (a test keeps it under 32 KB);
+ * `INLINE_BUDGET` keeps the inline parameter at <= 24 KB of base64, so a command is <= ~54 KB, leaving >= 10 KB of
  * headroom. Larger pushes go through S3 (presigned manifest URL).
  */
 import { readFileSync } from 'node:fs';
