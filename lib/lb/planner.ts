@@ -43,6 +43,18 @@ function tagDiff(have: Record<string, string>, want: Record<string, string>) {
   return { add, remove, changed: Object.keys(add).length > 0 || remove.length > 0 };
 }
 
+/** The Tags update action for one resource, or none when its tags already match. */
+function tagsUpdate(
+  name: string,
+  service: 'elbv2' | 'ec2',
+  resource: string,
+  have: Record<string, string>,
+  want: Record<string, string>,
+): Action[] {
+  const t = tagDiff(have, want);
+  return t.changed ? [{ op: 'update', kind: 'Tags', name, service, resource, add: t.add, remove: t.remove }] : [];
+}
+
 function attrDiff(have: Record<string, string>, want: Record<string, string>): Record<string, string> {
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(want)) if ((have[k] ?? '') !== v) out[k] = v;
@@ -148,17 +160,7 @@ export function planStack(desired: DesiredStack | null, observed: ObservedStack,
           revoke,
         });
       }
-      const t = tagDiff(keep.tags, dsg.tags);
-      if (t.changed)
-        updates.push({
-          op: 'update',
-          kind: 'Tags',
-          name: keep.groupName,
-          service: 'ec2',
-          resource: keep.groupId,
-          add: t.add,
-          remove: t.remove,
-        });
+      updates.push(...tagsUpdate(keep.groupName, 'ec2', keep.groupId, keep.tags, dsg.tags));
     }
   } else {
     for (const g of observed.securityGroups)
@@ -240,17 +242,7 @@ export function planStack(desired: DesiredStack | null, observed: ObservedStack,
         });
       }
     }
-    const t = tagDiff(keepLb.tags, dlb.tags);
-    if (t.changed)
-      updates.push({
-        op: 'update',
-        kind: 'Tags',
-        name: dlb.name,
-        service: 'elbv2',
-        resource: keepLb.arn,
-        add: t.add,
-        remove: t.remove,
-      });
+    updates.push(...tagsUpdate(dlb.name, 'elbv2', keepLb.arn, keepLb.tags, dlb.tags));
   }
 
   // ---- Target groups ----
@@ -333,17 +325,7 @@ export function planStack(desired: DesiredStack | null, observed: ObservedStack,
         port: keep.port,
         instanceIds: batch,
       });
-    const t = tagDiff(keep.tags, d.tags);
-    if (t.changed)
-      updates.push({
-        op: 'update',
-        kind: 'Tags',
-        name: keep.name,
-        service: 'elbv2',
-        resource: keep.arn,
-        add: t.add,
-        remove: t.remove,
-      });
+    updates.push(...tagsUpdate(keep.name, 'elbv2', keep.arn, keep.tags, d.tags));
   }
   for (const o of observed.targetGroups) {
     if (!keptTgs.has(o)) deletes.tgs.push({ op: 'delete', kind: 'TargetGroup', name: o.name, arn: o.arn });
