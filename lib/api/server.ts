@@ -1,242 +1,188 @@
 /**
- * The API-server write path over the DynamoDB store: what kube-apiserver does between receiving an object and
- * writing it to etcd — default, validate (create or update rules), carry over allocated values the client left out
- * (as `kubectl apply` keeps them), allocate ClusterIPs / NodePorts, persist with optimistic concurrency — and the
- * watch event the caller publishes afterwards.
- *
- * Concurrency model: every write is conditional (on "absent" for a create, on the resourceVersion read for an
- * update or delete), and a Service's allocation claims and releases are items of the same DynamoDB transaction as
- * the Service write. A losing writer gets a ConflictError from the store, re-reads and tries again (bounded); a
- * losing automatic allocation picks another value (bounded); a losing explicitly requested value is the API
- * server's "provided IP/port is already allocated" Invalid error.
+ * The convenience write path that svcctl's direct mode, the local `npm start` loop, the controller and many tests
+ * use: `kubectl apply`-like create-or-update, delete and status updates for Services, Pods and Endpoints, on the
+ * same write path (lib/api/write-path.ts) and store semantics as the Kubernetes API (StoreBackend): one global
+ * revision, a change log, finalizers, namespace admission. Two differences, both for manifests that predate them:
+ * a missing namespace is created instead of refused, and finalizers a manifest leaves out are kept.
  */
-import { randomUUID } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { V1Endpoints, V1Pod, V1Service } from '@kubernetes/client-node';
-import { AlreadyExistsError, ConflictError, InvalidError, PermanentError, TransientError } from '../errors.js';
-import { defaultEndpoints, defaultPod, defaultService, defaultServiceUpdate } from '../model/defaults.js';
-import { formatFieldError, throwIfInvalid, type FieldError } from '../model/field-errors.js';
+import { InvalidError } from '../errors.js';
+import { throwIfInvalid, type FieldError } from '../model/field-errors.js';
 import type { ClusterConfig } from '../model/types.js';
-import {
-  validateEndpoints,
-  validateObjectMetaUpdate,
-  validatePod,
-  validateService,
-  validateServiceUpdate,
-} from '../model/validation.js';
-import {
-  AllocationConflictError,
-  canonicalJson,
-  Store,
-  type AllocationClaim,
-  type AllocationRelease,
-} from '../store/store.js';
-import type { ObjectKind } from '../store/table.js';
+import { DynamoStore } from '../store/store.js';
+import type { KubeObject, Store } from '../store/types.js';
 import {
   alreadyAllocated,
-  emptyAvoid,
   heldValues,
-  planAllocation,
   POOL_CLUSTER_IP,
   POOL_NODE_PORT,
-  rangeFullMessage,
   ServiceAllocator,
-  type AvoidSets,
   type Pool,
   type Rand,
 } from './allocator.js';
-import type { ApplyResult, KubeObject, WatchEvent } from './events-types.js';
+import type { ResourceInfo } from './backend.js';
+import type { ApplyResult, WatchEvent } from './events-types.js';
+import { ENDPOINTS, PODS, SERVICES } from './resources.js';
+import { WritePath, type Outcome } from './write-path.js';
 
-/** Re-reads after a lost optimistic-concurrency race before giving up with the ConflictError. */
-const MAX_CONFLICT_RETRIES = 8;
-/** Transactions tried for one write when automatic picks keep colliding with concurrent writers. */
-const MAX_ALLOCATION_ATTEMPTS = 24;
-/** Collisions in one pool after which the pool is listed, so the next picks (and "range is full") are exact. */
-const COLLISIONS_BEFORE_LISTING = 3;
+export { RangeFullError } from './service-commit.js';
+export { UserConflictError } from './preconditions.js';
 
 export interface ApiServerOptions {
-  dynamodb: DynamoDBClient;
-  tableName: string;
+  /** The store to write; or a DynamoDB client and table to build a DynamoStore on. */
+  store?: Store;
+  dynamodb?: DynamoDBClient;
+  tableName?: string;
   cfg: ClusterConfig;
   /** Random source for automatic allocation (tests make it deterministic). */
   rand?: Rand;
 }
 
-/** Thrown by the allocator plumbing when no value is left: not retryable by re-sending the same object. */
-export class RangeFullError extends PermanentError {
-  constructor(pool: Pool) {
-    super(rangeFullMessage(pool), 'InternalError');
-  }
-}
-
-/** A resourceVersion the user put in the manifest did not match: reported, never retried. */
-export class UserConflictError extends ConflictError {}
-
-interface Prepared<T extends KubeObject> {
-  kind: ObjectKind;
-  namespace: string;
-  name: string;
-  desired: T;
-  prev: T | undefined;
-}
+export type ConvenienceKind = 'Service' | 'Pod' | 'Endpoints';
+const BY_KIND: Record<ConvenienceKind, ResourceInfo> = { Service: SERVICES, Pod: PODS, Endpoints: ENDPOINTS };
 
 const nsOf = (o: KubeObject) => o.metadata?.namespace || 'default';
 
-/** The user-owned parts of an object, compared to decide `unchanged` (no write when they are equal). */
-function contentOf(kind: ObjectKind, o: KubeObject, withStatus: boolean): string {
-  const meta = { labels: o.metadata?.labels ?? {}, annotations: o.metadata?.annotations ?? {} };
-  if (kind === 'Endpoints') return canonicalJson({ meta, subsets: (o as V1Endpoints).subsets ?? [] });
-  const status = withStatus ? ((o as V1Pod).status ?? {}) : undefined;
-  return canonicalJson({ meta, spec: (o as V1Service | V1Pod).spec ?? {}, status });
+function result<T extends KubeObject>(o: Outcome): ApplyResult<T> {
+  const action = o.action === 'deleted' ? 'configured' : o.action;
+  return { object: o.object as T, action, ...(o.event ? { event: o.event as WatchEvent<T> } : {}) };
 }
 
-/**
- * The validation errors to report: the model's, minus its wording of an out-of-range clusterIP (the allocator
- * reports that one with the API server's allocator text on `spec.clusterIPs[0]`), plus the allocator's errors on
- * fields the model did not already complain about.
- */
-function mergeErrors(model: FieldError[], allocator: FieldError[]): FieldError[] {
-  const kept = model.filter(
-    (e) =>
-      !(e.field === 'spec.clusterIPs' && /is not in the valid range\. The range of valid IPs/.test(e.detail ?? '')),
-  );
-  const fields = new Set(kept.map((e) => e.field));
-  const seen = new Set(kept.map(formatFieldError));
-  return [...kept, ...allocator.filter((e) => !fields.has(e.field) && !seen.has(formatFieldError(e)))];
+const asEvent = <T extends KubeObject>(o: Outcome): WatchEvent<T> =>
+  (o.event ?? { type: 'DELETED', object: o.object }) as WatchEvent<T>;
+
+/** Values a Service manifest asks for by number, with the field that asks (for the in-file duplicate check). */
+function requestedValues(svc: V1Service): { pool: Pool; value: string; field: string }[] {
+  const out: { pool: Pool; value: string; field: string }[] = [];
+  const ip = svc.spec?.clusterIPs?.[0] || svc.spec?.clusterIP;
+  if (ip && ip !== 'None') out.push({ pool: POOL_CLUSTER_IP, value: ip, field: 'spec.clusterIPs[0]' });
+  (svc.spec?.ports ?? []).forEach((p, i) => {
+    if (p.nodePort) out.push({ pool: POOL_NODE_PORT, value: String(p.nodePort), field: `spec.ports[${i}].nodePort` });
+  });
+  const hc = svc.spec?.healthCheckNodePort;
+  if (hc) out.push({ pool: POOL_NODE_PORT, value: String(hc), field: 'spec.healthCheckNodePort' });
+  return out;
 }
 
 export class ApiServer {
   readonly store: Store;
   readonly cfg: ClusterConfig;
   readonly allocator: ServiceAllocator;
-  private readonly rand: Rand;
+  readonly writes: WritePath;
 
   constructor(opts: ApiServerOptions) {
-    this.store = new Store(opts.dynamodb, opts.tableName);
+    if (!opts.store && !(opts.dynamodb && opts.tableName)) throw new Error('ApiServer needs a store or a table');
+    this.store = opts.store ?? new DynamoStore(opts.dynamodb!, opts.tableName!);
     this.cfg = opts.cfg;
     this.allocator = new ServiceAllocator(opts.cfg);
-    this.rand = opts.rand ?? Math.random;
-  }
-
-  // ---------------------------------------------------------------------------------------------- Services
-
-  getService(namespace: string, name: string): Promise<V1Service> {
-    return this.store.mustGet<V1Service>('Service', namespace, name);
-  }
-
-  listServices(namespace?: string): Promise<V1Service[]> {
-    return this.store.list<V1Service>('Service', namespace);
-  }
-
-  /** Create or update like `kubectl apply`; `unchanged` writes nothing. */
-  applyService(obj: V1Service): Promise<ApplyResult<V1Service>> {
-    return this.withConflictRetry(async () => this.writeService(await this.prepareService(obj)));
-  }
-
-  async deleteService(namespace: string, name: string): Promise<WatchEvent<V1Service>> {
-    return this.withConflictRetry(async () => {
-      const prev = await this.store.mustGet<V1Service>('Service', namespace, name);
-      const held = heldValues(prev);
-      const uid = prev.metadata?.uid ?? '';
-      const releases: AllocationRelease[] = [
-        ...[...held.clusterIP].map((value) => ({ pool: POOL_CLUSTER_IP, value, ownerUid: uid })),
-        ...[...held.nodePort].map((value) => ({ pool: POOL_NODE_PORT, value, ownerUid: uid })),
-      ];
-      const gone = await this.store.delete('Service', prev, { releases });
-      return { type: 'DELETED', object: gone };
+    this.writes = new WritePath(this.store, {
+      cfg: opts.cfg,
+      allocator: this.allocator,
+      rand: opts.rand ?? Math.random,
     });
   }
 
-  /** Read-modify-write of status (the LB controller's ingress hostname), retried on conflict. */
-  updateServiceStatus(
-    namespace: string,
-    name: string,
-    mutate: (status: NonNullable<V1Service['status']>) => V1Service['status'],
-  ): Promise<ApplyResult<V1Service>> {
-    return this.updateStatus<V1Service>('Service', namespace, name, mutate);
+  // ---------------------------------------------------------------------------------------------- reads
+
+  async getService(namespace: string, name: string): Promise<V1Service> {
+    return (await this.writes.read(SERVICES, namespace, name)) as V1Service;
   }
-
-  // ---------------------------------------------------------------------------------------------- Pods
-
-  getPod(namespace: string, name: string): Promise<V1Pod> {
-    return this.store.mustGet<V1Pod>('Pod', namespace, name);
+  listServices(namespace?: string): Promise<V1Service[]> {
+    return this.store.list<V1Service>('Service', namespace);
   }
-
+  async getPod(namespace: string, name: string): Promise<V1Pod> {
+    return (await this.writes.read(PODS, namespace, name)) as V1Pod;
+  }
   listPods(namespace?: string): Promise<V1Pod[]> {
     return this.store.list<V1Pod>('Pod', namespace);
+  }
+  async getEndpoints(namespace: string, name: string): Promise<V1Endpoints> {
+    return (await this.writes.read(ENDPOINTS, namespace, name)) as V1Endpoints;
+  }
+  listEndpoints(namespace?: string): Promise<V1Endpoints[]> {
+    return this.store.list<V1Endpoints>('Endpoints', namespace);
+  }
+
+  // ---------------------------------------------------------------------------------------------- writes
+
+  /** Create or update like `kubectl apply`; `unchanged` writes nothing. */
+  async applyService(obj: V1Service): Promise<ApplyResult<V1Service>> {
+    return result(await this.writes.apply(SERVICES, nsOf(obj), obj, { autoCreateNamespace: true }));
   }
 
   /**
    * Create or update a Pod. There is no kubelet here: the producer that applies a Pod also owns its status (podIP,
    * Ready), so a Pod's status is written with it when present; an apply without status keeps the stored one.
    */
-  applyPod(obj: V1Pod): Promise<ApplyResult<V1Pod>> {
-    return this.withConflictRetry(async () => this.writePlain(await this.preparePod(obj), obj.status !== undefined));
+  async applyPod(obj: V1Pod): Promise<ApplyResult<V1Pod>> {
+    const opts = { autoCreateNamespace: true, withStatus: obj.status !== undefined };
+    return result(await this.writes.apply(PODS, nsOf(obj), obj, opts));
   }
 
-  deletePod(namespace: string, name: string): Promise<WatchEvent<V1Pod>> {
-    return this.deletePlain<V1Pod>('Pod', namespace, name);
+  /** Manual Endpoints, for Services without a selector. */
+  async applyEndpoints(obj: V1Endpoints): Promise<ApplyResult<V1Endpoints>> {
+    return result(await this.writes.apply(ENDPOINTS, nsOf(obj), obj, { autoCreateNamespace: true }));
   }
 
-  updatePodStatus(
+  /** One object of any supported kind. */
+  async apply(obj: unknown): Promise<ApplyResult> {
+    const kind = this.kindOf(obj);
+    if (kind === 'Service') return this.applyService(obj as V1Service);
+    if (kind === 'Pod') return this.applyPod(obj as V1Pod);
+    return this.applyEndpoints(obj as V1Endpoints);
+  }
+
+  /** DELETED, or MODIFIED when finalizers hold the object (it is then only marked for deletion). */
+  async delete(kind: ConvenienceKind, namespace: string, name: string): Promise<WatchEvent> {
+    return asEvent(await this.writes.delete(BY_KIND[kind], namespace, name));
+  }
+  async deleteService(namespace: string, name: string): Promise<WatchEvent<V1Service>> {
+    return asEvent(await this.writes.delete(SERVICES, namespace, name));
+  }
+  async deletePod(namespace: string, name: string): Promise<WatchEvent<V1Pod>> {
+    return asEvent(await this.writes.delete(PODS, namespace, name));
+  }
+  async deleteEndpoints(namespace: string, name: string): Promise<WatchEvent<V1Endpoints>> {
+    return asEvent(await this.writes.delete(ENDPOINTS, namespace, name));
+  }
+
+  /**
+   * Read-modify-write of a Service's status (the LB controller's ingress hostname), retried on conflict. With
+   * `resourceVersion`, only if the Service is still at that revision (a Conflict otherwise, not retried): the
+   * controller writes the status it computed for that revision, never over a newer spec.
+   */
+  async updateServiceStatus(
+    namespace: string,
+    name: string,
+    mutate: (status: NonNullable<V1Service['status']>) => V1Service['status'],
+    opts: { resourceVersion?: string } = {},
+  ): Promise<ApplyResult<V1Service>> {
+    return result(await this.writes.updateStatus(SERVICES, namespace, name, mutate, opts));
+  }
+
+  async updatePodStatus(
     namespace: string,
     name: string,
     mutate: (status: NonNullable<V1Pod['status']>) => V1Pod['status'],
   ): Promise<ApplyResult<V1Pod>> {
-    return this.updateStatus<V1Pod>('Pod', namespace, name, mutate);
+    return result(await this.writes.updateStatus(PODS, namespace, name, mutate));
   }
-
-  // ---------------------------------------------------------------------------------------------- Endpoints
-
-  getEndpoints(namespace: string, name: string): Promise<V1Endpoints> {
-    return this.store.mustGet<V1Endpoints>('Endpoints', namespace, name);
-  }
-
-  listEndpoints(namespace?: string): Promise<V1Endpoints[]> {
-    return this.store.list<V1Endpoints>('Endpoints', namespace);
-  }
-
-  /** Manual Endpoints, for Services without a selector. */
-  applyEndpoints(obj: V1Endpoints): Promise<ApplyResult<V1Endpoints>> {
-    return this.withConflictRetry(async () => this.writePlain(await this.prepareEndpoints(obj), false));
-  }
-
-  deleteEndpoints(namespace: string, name: string): Promise<WatchEvent<V1Endpoints>> {
-    return this.deletePlain<V1Endpoints>('Endpoints', namespace, name);
-  }
-
-  // ---------------------------------------------------------------------------------------------- many objects
 
   /**
    * Applies a whole manifest like `kubectl apply -f`, except that it is all-or-nothing for bad input: EVERY object
-   * is validated first (including requested ClusterIPs / NodePorts already held by other Services or requested twice
-   * in the file), and if any is invalid nothing is applied and one InvalidError reports them all, one line each.
-   * Then the objects are applied in order. (A concurrent writer can still take a requested value between the check
-   * and the write; that object then fails with the same Invalid error and the ones before it stay applied, as with
-   * kubectl.)
+   * is first run as a dry run (validation, allocation against the table) and requested ClusterIPs / NodePorts are
+   * checked against the other objects of the file; if any is invalid nothing is applied and one InvalidError
+   * reports them all, one line each. Then the objects are applied in order. (A concurrent writer can still take a
+   * requested value between the check and the write; that object then fails with the same Invalid error and the
+   * ones before it stay applied, as with kubectl.)
    */
   async applyAll(objects: readonly unknown[]): Promise<ApplyResult[]> {
     const errors: InvalidError[] = [];
-    const requested = new Map<string, string>(); // pool/value -> object that asked first
+    const requested = new Set<string>();
     for (const raw of objects) {
       try {
-        const kind = this.kindOf(raw);
-        if (kind !== 'Service') {
-          if (kind === 'Pod') await this.preparePod(raw as V1Pod);
-          else await this.prepareEndpoints(raw as V1Endpoints);
-          continue;
-        }
-        const p = await this.prepareService(raw as V1Service);
-        if (p.prev && contentOf('Service', p.desired, false) === contentOf('Service', p.prev, false)) continue;
-        const plan = planAllocation(this.allocator, { next: p.desired, prev: p.prev, rand: this.rand });
-        const errs: FieldError[] = [...plan.errors];
-        for (const c of plan.claims.filter((x) => x.explicit)) {
-          const key = `${c.pool}/${c.value}`;
-          const owner = await this.store.allocationOwner(c.pool, c.value);
-          if ((owner && owner !== p.prev?.metadata?.uid) || requested.has(key)) errs.push(alreadyAllocated(c));
-          else requested.set(key, `${p.namespace}/${p.name}`);
-        }
-        throwIfInvalid('Service', p.name, errs);
+        await this.dryRunApply(raw, requested);
       } catch (err) {
         if (err instanceof InvalidError) errors.push(err);
         else throw err;
@@ -253,24 +199,28 @@ export class ApiServer {
     return out;
   }
 
-  /** One object of any supported kind (what the event handler receives from external producers). */
-  async apply(obj: unknown): Promise<ApplyResult> {
-    const kind = this.kindOf(obj);
-    if (kind === 'Service') return this.applyService(obj as V1Service);
-    if (kind === 'Pod') return this.applyPod(obj as V1Pod);
-    return this.applyEndpoints(obj as V1Endpoints);
+  private async dryRunApply(raw: unknown, requested: Set<string>): Promise<void> {
+    const kind = this.kindOf(raw);
+    const obj = raw as KubeObject & { status?: unknown };
+    const opts = { dryRun: true, autoCreateNamespace: true, withStatus: kind === 'Pod' && obj.status !== undefined };
+    const out = await this.writes.apply(BY_KIND[kind], nsOf(obj), obj, opts);
+    if (kind !== 'Service' || out.action === 'unchanged') return;
+    const name = obj.metadata?.name ?? '';
+    const prev = await this.store.get<V1Service>('Service', nsOf(obj), name);
+    const before = heldValues(prev);
+    const after = heldValues(out.object as V1Service);
+    const errs: FieldError[] = [];
+    for (const c of requestedValues(obj as V1Service)) {
+      const pool = c.pool === POOL_CLUSTER_IP ? 'clusterIP' : 'nodePort';
+      if (before[pool].has(c.value) || !after[pool].has(c.value)) continue;
+      const key = `${c.pool}/${c.value}`;
+      if (requested.has(key)) errs.push(alreadyAllocated(c));
+      else requested.add(key);
+    }
+    throwIfInvalid('Service', name, errs);
   }
 
-  /** `kubectl delete <kind> <name>` for any supported kind. */
-  delete(kind: ObjectKind, namespace: string, name: string): Promise<WatchEvent> {
-    if (kind === 'Service') return this.deleteService(namespace, name);
-    if (kind === 'Pod') return this.deletePod(namespace, name);
-    return this.deleteEndpoints(namespace, name);
-  }
-
-  // ---------------------------------------------------------------------------------------------- internals
-
-  private kindOf(raw: unknown): ObjectKind {
+  private kindOf(raw: unknown): ConvenienceKind {
     const o = (raw ?? {}) as { apiVersion?: unknown; kind?: unknown; metadata?: { name?: unknown } };
     const kind = typeof o.kind === 'string' ? o.kind : '';
     const apiVersion = typeof o.apiVersion === 'string' ? o.apiVersion : 'v1';
@@ -290,217 +240,5 @@ export class ApiServer {
         },
       ],
     );
-  }
-
-  /** A resourceVersion in the manifest is a precondition, as on the API server (a stale one is a Conflict). */
-  private checkPrecondition(kind: ObjectKind, obj: KubeObject, prev: KubeObject | undefined): void {
-    const rv = obj.metadata?.resourceVersion;
-    if (!rv) return;
-    const name = obj.metadata?.name ?? '';
-    if (!prev)
-      throw new UserConflictError(`${kind} "${name}": resourceVersion ${rv} was given but the object does not exist`);
-    if (prev.metadata?.resourceVersion !== rv) {
-      throw new UserConflictError(
-        `Operation cannot be fulfilled on ${kind.toLowerCase()}s "${name}": the object has been modified; please apply your changes to the latest version and try again`,
-      );
-    }
-  }
-
-  /** Metadata the client may set; server-owned fields (uid, resourceVersion, generation, ...) are not taken from it. */
-  private userMeta(obj: KubeObject, namespace: string): V1Service['metadata'] {
-    const m = obj.metadata ?? {};
-    const out: NonNullable<V1Service['metadata']> = { name: m.name, namespace };
-    if (m.labels && Object.keys(m.labels).length > 0) out.labels = { ...m.labels };
-    if (m.annotations && Object.keys(m.annotations).length > 0) out.annotations = { ...m.annotations };
-    if (m.ownerReferences?.length) out.ownerReferences = structuredClone(m.ownerReferences);
-    return out;
-  }
-
-  private async prepareService(obj: V1Service): Promise<Prepared<V1Service>> {
-    const namespace = nsOf(obj);
-    const name = obj.metadata?.name ?? '';
-    const prev = name ? await this.store.get<V1Service>('Service', namespace, name) : undefined;
-    this.checkPrecondition('Service', obj, prev);
-    const input: V1Service = { ...structuredClone(obj), metadata: this.userMeta(obj, namespace) };
-    delete input.status;
-    let desired: V1Service;
-    let errs: FieldError[];
-    if (prev) {
-      desired = defaultServiceUpdate(input, prev);
-      if (desired.spec?.type === 'LoadBalancer' && desired.spec.allocateLoadBalancerNodePorts === false) {
-        // Our choice (the API server would keep them): applying allocateLoadBalancerNodePorts=false without
-        // nodePorts in the manifest releases the carried-over node ports; ports the manifest names are kept.
-        (desired.spec.ports ?? []).forEach((p, i) => {
-          if (!input.spec?.ports?.[i]?.nodePort) delete p.nodePort;
-        });
-      }
-      errs = validateServiceUpdate(desired, prev, this.cfg);
-    } else {
-      desired = defaultService(input);
-      errs = validateService(desired, this.cfg);
-    }
-    const plan = planAllocation(this.allocator, { next: desired, prev, rand: this.rand });
-    throwIfInvalid('Service', name, mergeErrors(errs, plan.errors));
-    return { kind: 'Service', namespace, name, desired, prev };
-  }
-
-  private async preparePod(obj: V1Pod): Promise<Prepared<V1Pod>> {
-    const namespace = nsOf(obj);
-    const name = obj.metadata?.name ?? '';
-    const prev = name ? await this.store.get<V1Pod>('Pod', namespace, name) : undefined;
-    this.checkPrecondition('Pod', obj, prev);
-    const desired = defaultPod({ ...structuredClone(obj), metadata: this.userMeta(obj, namespace) });
-    const errs = validatePod(desired);
-    if (prev) errs.unshift(...validateObjectMetaUpdate(desired.metadata, prev.metadata));
-    throwIfInvalid('Pod', name, errs);
-    return { kind: 'Pod', namespace, name, desired, prev };
-  }
-
-  private async prepareEndpoints(obj: V1Endpoints): Promise<Prepared<V1Endpoints>> {
-    const namespace = nsOf(obj);
-    const name = obj.metadata?.name ?? '';
-    const prev = name ? await this.store.get<V1Endpoints>('Endpoints', namespace, name) : undefined;
-    this.checkPrecondition('Endpoints', obj, prev);
-    const desired = defaultEndpoints({ ...structuredClone(obj), metadata: this.userMeta(obj, namespace) });
-    const errs = validateEndpoints(desired);
-    if (prev) errs.unshift(...validateObjectMetaUpdate(desired.metadata, prev.metadata));
-    throwIfInvalid('Endpoints', name, errs);
-    return { kind: 'Endpoints', namespace, name, desired, prev };
-  }
-
-  /** Pods and Endpoints: no allocation, a single conditional write. */
-  private async writePlain<T extends V1Pod | V1Endpoints>(
-    p: Prepared<T>,
-    withStatus: boolean,
-  ): Promise<ApplyResult<T>> {
-    if (p.prev) {
-      if (contentOf(p.kind, p.desired, withStatus) === contentOf(p.kind, p.prev, withStatus)) {
-        return { object: p.prev, action: 'unchanged' };
-      }
-      const object = await this.store.update(p.kind, p.desired, p.prev, { withStatus });
-      return { object, action: 'configured', event: { type: 'MODIFIED', object } };
-    }
-    const object = await this.store.create(p.kind, p.desired);
-    return { object, action: 'created', event: { type: 'ADDED', object } };
-  }
-
-  private async writeService(p: Prepared<V1Service>): Promise<ApplyResult<V1Service>> {
-    if (p.prev && contentOf('Service', p.desired, false) === contentOf('Service', p.prev, false)) {
-      return { object: p.prev, action: 'unchanged' };
-    }
-    const uid = p.prev?.metadata?.uid ?? randomUUID();
-    const owner = `Service/${p.namespace}/${p.name}`;
-    const avoid: AvoidSets = emptyAvoid();
-    const exact = new Set<Pool>();
-    const collisions = new Map<Pool, number>();
-    const listPool = async (pool: Pool) => {
-      const taken = await this.store.listAllocations(pool);
-      const set = pool === POOL_CLUSTER_IP ? avoid.clusterIP : avoid.nodePort;
-      for (const v of taken.keys()) set.add(v);
-      exact.add(pool);
-    };
-
-    for (let attempt = 0; attempt < MAX_ALLOCATION_ATTEMPTS; attempt++) {
-      const plan = planAllocation(this.allocator, { next: p.desired, prev: p.prev, avoid, rand: this.rand });
-      throwIfInvalid('Service', p.name, plan.errors);
-      if (plan.exhausted) {
-        if (exact.has(plan.exhausted)) throw new RangeFullError(plan.exhausted);
-        await listPool(plan.exhausted);
-        continue;
-      }
-      const claims: AllocationClaim[] = plan.claims.map((c) => ({ ...c, ownerUid: uid, owner }));
-      const releases: AllocationRelease[] = plan.releases.map((r) => ({ ...r, ownerUid: uid }));
-      const service = plan.service;
-      if (!p.prev) service.status = { loadBalancer: {} };
-      try {
-        if (p.prev) {
-          // Leaving LoadBalancer drops the load balancer's status, as the API server does.
-          const leftLB = p.prev.spec?.type === 'LoadBalancer' && service.spec?.type !== 'LoadBalancer';
-          if (leftLB) service.status = { ...p.prev.status, loadBalancer: {} };
-          const object = await this.store.update('Service', service, p.prev, { claims, releases, withStatus: leftLB });
-          return { object, action: 'configured', event: { type: 'MODIFIED', object } };
-        }
-        const object = await this.store.create('Service', service, { claims, releases, uid });
-        return { object, action: 'created', event: { type: 'ADDED', object } };
-      } catch (err) {
-        if (!(err instanceof AllocationConflictError)) throw err;
-        const lost = err.failed.map((f) => plan.claims.find((c) => c.pool === f.pool && c.value === f.value));
-        const explicit = lost.filter((c) => c?.explicit);
-        if (explicit.length > 0)
-          throwIfInvalid(
-            'Service',
-            p.name,
-            explicit.map((c) => alreadyAllocated(c!)),
-          );
-        for (const c of lost) {
-          if (!c) continue;
-          (c.pool === POOL_CLUSTER_IP ? avoid.clusterIP : avoid.nodePort).add(c.value);
-          const n = (collisions.get(c.pool) ?? 0) + 1;
-          collisions.set(c.pool, n);
-          // Under heavy contention the pool changes between attempts: refresh the listing on every collision past
-          // the threshold, so picks keep avoiding what concurrent writers took meanwhile.
-          if (n >= COLLISIONS_BEFORE_LISTING) await listPool(c.pool);
-        }
-        // Jittered backoff spreads writers that collided on the same picks (bounded: at most ~20 ms per attempt).
-        await new Promise((r) => setTimeout(r, Math.floor(this.rand() * Math.min(20, 2 * (attempt + 1)))));
-      }
-    }
-    throw new TransientError(
-      `${p.kind} "${p.name}": could not allocate after ${MAX_ALLOCATION_ATTEMPTS} attempts (concurrent allocations); try again`,
-      'AllocationContention',
-      1,
-    );
-  }
-
-  private async deletePlain<T extends V1Pod | V1Endpoints>(
-    kind: 'Pod' | 'Endpoints',
-    namespace: string,
-    name: string,
-  ): Promise<WatchEvent<T>> {
-    return this.withConflictRetry(async () => {
-      const prev = await this.store.mustGet<T>(kind, namespace, name);
-      return { type: 'DELETED' as const, object: await this.store.delete(kind, prev) };
-    });
-  }
-
-  private updateStatus<T extends V1Service | V1Pod>(
-    kind: 'Service' | 'Pod',
-    namespace: string,
-    name: string,
-    mutate: (status: NonNullable<T['status']>) => T['status'],
-  ): Promise<ApplyResult<T>> {
-    return this.withConflictRetry(async () => {
-      const prev = await this.store.mustGet<T>(kind, namespace, name);
-      const before = (prev.status ?? {}) as NonNullable<T['status']>;
-      const next = mutate(structuredClone(before)) ?? {};
-      if (canonicalJson(next) === canonicalJson(before)) return { object: prev, action: 'unchanged' as const };
-      const object = await this.store.updateStatus<T>(kind, prev, next as T['status']);
-      return { object, action: 'configured' as const, event: { type: 'MODIFIED' as const, object } };
-    });
-  }
-
-  /**
-   * Runs a read-validate-write step again when another writer got there first (stale resourceVersion, or a create
-   * that lost to a concurrent create and must become an update). A resourceVersion precondition from the user is
-   * not retried: that conflict is the answer.
-   */
-  private async withConflictRetry<R>(step: () => Promise<R>): Promise<R> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await step();
-      } catch (err) {
-        const lostRace =
-          (err instanceof ConflictError && !(err instanceof AllocationConflictError)) ||
-          err instanceof AlreadyExistsError ||
-          (err instanceof TransientError && err.reason === 'TransactionCancelled');
-        if (!lostRace || attempt + 1 >= MAX_CONFLICT_RETRIES || this.isUserPrecondition(err)) throw err;
-        // Jittered backoff so that racing writers spread out instead of colliding again in lockstep.
-        await new Promise((r) => setTimeout(r, Math.floor(Math.random() * 20 * (attempt + 1))));
-      }
-    }
-  }
-
-  private isUserPrecondition(err: unknown): boolean {
-    return err instanceof UserConflictError;
   }
 }

@@ -44,7 +44,9 @@ describe('ApiServer Services (moto DynamoDB)', () => {
     expect(created.action).toBe('created');
     expect(created.event?.type).toBe('ADDED');
     const s = created.object;
-    expect(s.metadata?.resourceVersion).toBe('1');
+    // resourceVersion is the store's global revision: the write's own, and the current one right after it.
+    const rv = Number(s.metadata?.resourceVersion);
+    expect(rv).toBe(await api.store.currentRevision());
     expect(s.spec?.sessionAffinity).toBe('None');
     expect(s.spec?.externalTrafficPolicy).toBe('Cluster');
     expect(api.allocator.ipInRange(s.spec!.clusterIP!)).toBe(true);
@@ -57,7 +59,7 @@ describe('ApiServer Services (moto DynamoDB)', () => {
     const again = await api.applyService(manifest);
     expect(again.action).toBe('unchanged');
     expect(again.event).toBeUndefined();
-    expect((await api.getService('default', 'web')).metadata?.resourceVersion).toBe('1');
+    expect((await api.getService('default', 'web')).metadata?.resourceVersion).toBe(String(rv));
 
     const changed = await api.applyService({ ...manifest, metadata: { ...manifest.metadata, labels: { v: '2' } } });
     expect(changed.action).toBe('configured');
@@ -65,7 +67,7 @@ describe('ApiServer Services (moto DynamoDB)', () => {
     // Allocated values carried over, as kubectl apply keeps them.
     expect(changed.object.spec?.clusterIP).toBe(s.spec?.clusterIP);
     expect(changed.object.spec?.ports?.[0]?.nodePort).toBe(np);
-    expect(changed.object.metadata?.resourceVersion).toBe('2');
+    expect(changed.object.metadata?.resourceVersion).toBe(String(rv + 1));
     expect(changed.object.metadata?.generation).toBe(1);
     expect(changed.object.metadata?.uid).toBe(s.metadata?.uid);
 
@@ -271,7 +273,7 @@ describe('ApiServer Services (moto DynamoDB)', () => {
     const now = await api.getService('default', 'stat');
     expect(now.status?.conditions?.map((c) => c.type).sort()).toEqual(['W0', 'W1', 'W2', 'W3', 'W4', 'W5']);
     expect(now.metadata?.generation).toBe(s.object.metadata?.generation);
-    expect(Number(now.metadata?.resourceVersion)).toBe(7);
+    expect(Number(now.metadata?.resourceVersion)).toBe(Number(s.object.metadata?.resourceVersion) + 6);
     const same = await api.updateServiceStatus('default', 'stat', (st) => st);
     expect(same.action).toBe('unchanged');
     // A later apply keeps the status (main-resource writes never touch it).

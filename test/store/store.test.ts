@@ -1,8 +1,8 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { DescribeTableCommand } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, DescribeTableCommand, DescribeTimeToLiveCommand } from '@aws-sdk/client-dynamodb';
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
-import { AlreadyExistsError, ConflictError, NotFoundError } from '../../lib/errors.js';
-import { AllocationConflictError, Store } from '../../lib/store/store.js';
+import { AlreadyExistsError, ConflictError, GoneError, NotFoundError } from '../../lib/errors.js';
+import { AllocationConflictError, DynamoStore, type LogEntry } from '../../lib/store/store.js';
 import { ensureTable, TABLE_KEY_SCHEMA } from '../../lib/store/table.js';
 import { motoClients, uniqueName } from '../support/aws.js';
 import { serializingMiddleware } from '../../lib/aws/serialize.js';
@@ -17,7 +17,7 @@ const svc = (name: string, ns = 'default', port = 80): V1Service => ({
 describe('Store on DynamoDB (moto)', () => {
   const { dynamodb } = motoClients({ middleware: [serializingMiddleware()] });
   const table = uniqueName('store');
-  const store = new Store(dynamodb, table);
+  const store = new DynamoStore(dynamodb, table);
 
   beforeAll(async () => {
     // Concurrent callers must both succeed (local mode may start several processes at once).
@@ -34,12 +34,19 @@ describe('Store on DynamoDB (moto)', () => {
     ]);
     expect(d.Table?.BillingModeSummary?.BillingMode).toBe('PAY_PER_REQUEST');
     expect(d.Table?.GlobalSecondaryIndexes ?? []).toHaveLength(0);
+    // The change stream triggers the controller; TTL on expiresAt backs up log compaction and expires Events.
+    expect(d.Table?.StreamSpecification).toEqual({ StreamEnabled: true, StreamViewType: 'NEW_IMAGE' });
+    expect(d.Table?.LatestStreamArn).toMatch(/^arn:aws:dynamodb:.*\/stream\//);
+    const ttl = await dynamodb.send(new DescribeTimeToLiveCommand({ TableName: table }));
+    expect(ttl.TimeToLiveDescription).toMatchObject({ AttributeName: 'expiresAt', TimeToLiveStatus: 'ENABLED' });
   });
 
-  it('create sets uid, creationTimestamp, resourceVersion "1" and generation 1', async () => {
+  it('create sets uid, creationTimestamp, resourceVersion (the next global revision) and generation 1', async () => {
+    const before = await store.currentRevision();
     const created = await store.create('Service', svc('web'));
     expect(created.metadata?.uid).toMatch(/^[0-9a-f-]{36}$/);
-    expect(created.metadata?.resourceVersion).toBe('1');
+    expect(created.metadata?.resourceVersion).toBe(String(before + 1));
+    expect(await store.currentRevision()).toBe(before + 1);
     expect(created.metadata?.generation).toBe(1);
     expect(new Date(String(created.metadata?.creationTimestamp)).getTime()).toBeGreaterThan(Date.now() - 60_000);
     const got = await store.get<V1Service>('Service', 'default', 'web');
@@ -56,15 +63,16 @@ describe('Store on DynamoDB (moto)', () => {
 
   it('update bumps resourceVersion always and generation only for spec changes; keeps uid and status', async () => {
     const a = await store.create('Service', svc('upd'));
+    const rv0 = Number(a.metadata?.resourceVersion);
     const withStatus = await store.updateStatus('Service', a, { loadBalancer: { ingress: [{ hostname: 'x.elb' }] } });
-    expect(withStatus.metadata?.resourceVersion).toBe('2');
+    expect(withStatus.metadata?.resourceVersion).toBe(String(rv0 + 1));
     expect(withStatus.metadata?.generation).toBe(1);
 
     const relabeled = structuredClone(withStatus);
     relabeled.metadata!.labels = { app: 'upd', tier: 'web' };
     relabeled.status = {}; // ignored: main-resource writes do not change status
     const b = await store.update('Service', relabeled, withStatus);
-    expect(b.metadata?.resourceVersion).toBe('3');
+    expect(b.metadata?.resourceVersion).toBe(String(rv0 + 2));
     expect(b.metadata?.generation).toBe(1);
     expect(b.metadata?.uid).toBe(a.metadata?.uid);
     expect(b.status?.loadBalancer?.ingress?.[0]?.hostname).toBe('x.elb');
@@ -72,7 +80,7 @@ describe('Store on DynamoDB (moto)', () => {
     const respec = structuredClone(b);
     respec.spec!.ports = [{ port: 8080, protocol: 'TCP' }];
     const c = await store.update('Service', respec, b);
-    expect(c.metadata?.resourceVersion).toBe('4');
+    expect(c.metadata?.resourceVersion).toBe(String(rv0 + 3));
     expect(c.metadata?.generation).toBe(2);
     expect(await store.get('Service', 'default', 'upd')).toEqual(c);
   });
@@ -103,14 +111,14 @@ describe('Store on DynamoDB (moto)', () => {
     expect(won).toHaveLength(1);
     for (const r of results) if (r.status === 'rejected') expect(r.reason).toBeInstanceOf(ConflictError);
     const now = await store.get<V1Service>('Service', 'default', 'race');
-    expect(now?.metadata?.resourceVersion).toBe('2');
+    expect(Number(now?.metadata?.resourceVersion)).toBeGreaterThan(Number(a.metadata?.resourceVersion));
     expect(now).toEqual((won[0] as PromiseFulfilledResult<V1Service>).value);
   });
 
   it('delete removes the object and returns it with the deletion resourceVersion; mustGet then NotFound', async () => {
     const a = await store.create('Service', svc('del'));
     const gone = await store.delete('Service', a);
-    expect(gone.metadata?.resourceVersion).toBe('2');
+    expect(gone.metadata?.resourceVersion).toBe(String(await store.currentRevision()));
     expect(gone.metadata?.uid).toBe(a.metadata?.uid);
     expect(await store.get('Service', 'default', 'del')).toBeUndefined();
     const err = await store.mustGet('Service', 'default', 'del').catch((e: unknown) => e);
@@ -187,10 +195,119 @@ describe('Store on DynamoDB (moto)', () => {
   });
 });
 
+describe('Store change log: one global revision (moto)', () => {
+  const { dynamodb } = motoClients({ middleware: [serializingMiddleware()] });
+
+  async function newTable(): Promise<string> {
+    const table = uniqueName('log');
+    await ensureTable(dynamodb, table);
+    return table;
+  }
+
+  async function wholeLog(store: DynamoStore): Promise<LogEntry[]> {
+    const out: LogEntry[] = [];
+    for (;;) {
+      const page = await store.readLog(out.at(-1)?.rev ?? 0, 7);
+      if (page.length === 0) return out;
+      out.push(...page);
+    }
+  }
+
+  it('writers in two processes: revisions are dense and monotonic, one log entry per write, in commit order', async () => {
+    const table = await newTable();
+    // Two stores = two processes (each with its own cached revision), so the counter's compare-and-set really races.
+    const a = new DynamoStore(dynamodb, table);
+    const b = new DynamoStore(dynamodb, table);
+    const created = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => (i % 2 ? a : b).create('Service', svc(`s${i}`, 'dense'))),
+    );
+    const updated = await Promise.all(
+      created
+        .slice(0, 10)
+        .map((o, i) => (i % 2 ? b : a).update('Service', { ...o, metadata: { ...o.metadata, labels: { v: '2' } } }, o)),
+    );
+    const deleted = await Promise.all(created.slice(10, 16).map((o, i) => (i % 2 ? a : b).delete('Service', o)));
+    const writes = [...created, ...updated, ...deleted];
+    const revs = writes.map((o) => Number(o.metadata?.resourceVersion)).sort((x, y) => x - y);
+    expect(revs).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(await a.currentRevision()).toBe(40);
+
+    const log = await wholeLog(b);
+    expect(log.map((e) => e.rev)).toEqual(revs);
+    const byRev = new Map(writes.map((o) => [o.metadata?.resourceVersion, o]));
+    for (const e of log) {
+      expect(e.object).toEqual(byRev.get(String(e.rev)));
+      expect(`${e.kind} ${e.namespace}/${e.name}`).toBe(`Service dense/${e.object.metadata?.name}`);
+      expect(e.uid).toBe(e.object.metadata?.uid);
+    }
+    expect(log.filter((e) => e.type === 'ADDED')).toHaveLength(24);
+    expect(log.filter((e) => e.type === 'MODIFIED')).toHaveLength(10);
+    const dels = log.filter((e) => e.type === 'DELETED');
+    expect(dels).toHaveLength(6);
+    // A DELETED entry carries the last stored object at the deletion's revision.
+    for (const d of dels) expect(d.object.metadata?.labels).toEqual({ app: d.name });
+    // Each object's entries are in its own write order (a later revision never precedes an earlier one).
+    for (const o of created.slice(0, 10)) {
+      const mine = log.filter((e) => e.name === o.metadata?.name).map((e) => e.type);
+      expect(mine).toEqual(['ADDED', 'MODIFIED']);
+    }
+  });
+
+  it('a failed write takes no revision and leaves no log entry', async () => {
+    const store = new DynamoStore(dynamodb, await newTable());
+    const a = await store.create('Service', svc('only'));
+    await expect(store.create('Service', svc('only'))).rejects.toBeInstanceOf(AlreadyExistsError);
+    await expect(
+      store.delete('Service', { ...a, metadata: { ...a.metadata, resourceVersion: '99' } }),
+    ).rejects.toBeInstanceOf(ConflictError);
+    const b = await store.update('Service', { ...a, metadata: { ...a.metadata, labels: { x: 'y' } } }, a);
+    expect(b.metadata?.resourceVersion).toBe('2');
+    expect((await wholeLog(store)).map((e) => `${e.rev} ${e.type}`)).toEqual(['1 ADDED', '2 MODIFIED']);
+    expect(await store.revisions()).toEqual({ current: 2, compacted: 0 });
+  });
+
+  it('compaction removes old entries but never the newest; resuming below the horizon is Gone', async () => {
+    const store = new DynamoStore(dynamodb, await newTable());
+    for (let i = 0; i < 5; i++)
+      await store.create('Pod', { metadata: { name: `p${i}`, namespace: 'c' }, spec: { containers: [] } } as V1Pod);
+    // Everything is older than "now + 1 minute": all but the newest entry go.
+    const r = await store.compact(new Date(Date.now() + 60_000));
+    expect(r).toEqual({ compacted: 4, deleted: 4 });
+    expect(await store.revisions()).toEqual({ current: 5, compacted: 4 });
+    expect((await store.readLog(4, 10)).map((e) => e.rev)).toEqual([5]);
+    // The current revision is never too old; the horizon itself is still resumable; below it is Gone.
+    await store.assertWatchable(5);
+    await store.assertWatchable(4);
+    const gone = await store.assertWatchable(2).catch((e: unknown) => e);
+    expect(gone).toBeInstanceOf(GoneError);
+    expect((gone as Error).message).toBe('too old resource version: 2 (4)');
+    await expect(store.readLog(2, 10)).rejects.toThrow('too old resource version: 2 (4)');
+    // Reading by key up to a known head: the same entries, the same Gone.
+    expect((await store.readLogTo(4, 5, 10)).map((e) => e.rev)).toEqual([5]);
+    await expect(store.readLogTo(2, 5, 10)).rejects.toThrow('too old resource version: 2 (4)');
+    // Entries newer than the cutoff stay; compacting again with nothing old is a no-op.
+    expect(await store.compact(new Date(Date.now() - 60_000))).toEqual({ compacted: 4, deleted: 0 });
+  });
+
+  it('a revision whose next entry vanished (TTL before compaction) is Gone; an empty store is at revision 0', async () => {
+    const table = await newTable();
+    const store = new DynamoStore(dynamodb, table);
+    expect(await store.revisions()).toEqual({ current: 0, compacted: 0 });
+    await store.assertWatchable(0);
+    expect(await store.readLog(0, 10)).toEqual([]);
+    for (let i = 0; i < 3; i++) await store.create('Service', svc(`t${i}`, 'ttl'));
+    await dynamodb.send(
+      new DeleteItemCommand({ TableName: table, Key: { pk: { S: 'log' }, sk: { S: '00000000000000000002' } } }),
+    );
+    await expect(store.assertWatchable(1)).rejects.toThrow('too old resource version: 1 (2)');
+    await store.assertWatchable(2);
+  });
+});
+
 describe('Store records and sequences (moto)', () => {
   const { dynamodb } = motoClients({ middleware: [serializingMiddleware()] });
   const table = uniqueName('records');
-  const store = new Store(dynamodb, table);
+  const store = new DynamoStore(dynamodb, table);
   beforeAll(() => ensureTable(dynamodb, table));
 
   it('put/get/list/delete with versions', async () => {
