@@ -34,9 +34,20 @@ export class TransientError extends ControllerError {
 /** The object failed validation; `message` is the full API-server-style text (see lib/model/field-errors.ts). */
 export class InvalidError extends PermanentError {
   readonly causes: readonly { field: string; message: string }[];
-  constructor(message: string, causes: readonly { field: string; message: string }[] = []) {
-    super(message, 'Invalid');
+  constructor(message: string, causes: readonly { field: string; message: string }[] = [], reason = 'Invalid') {
+    super(message, reason);
     this.causes = causes;
+  }
+}
+
+/**
+ * The input could not be decoded into the kind at all (not an object, kind/apiVersion not strings, an unknown kind,
+ * unknown fields under fieldValidation=Strict): the apiserver answers these with 400 BadRequest, not 422 Invalid.
+ * Still an InvalidError, so every caller that refuses bad input refuses this too.
+ */
+export class DecodeError extends InvalidError {
+  constructor(message: string, causes: readonly { field: string; message: string }[] = []) {
+    super(message, causes, 'BadRequest');
   }
 }
 
@@ -69,4 +80,49 @@ export class RequeueError extends TransientError {
 
 export function isPermanent(err: unknown): boolean {
   return err instanceof ControllerError && err.permanent;
+}
+
+/**
+ * The requested resourceVersion is older than the change log keeps (HTTP 410, reason Expired): clients relist.
+ * Message as the apiserver words it: `too old resource version: 5 (120)`.
+ */
+export class GoneError extends PermanentError {
+  constructor(message: string) {
+    super(message, 'Expired');
+  }
+}
+
+/** The caller may not do this (HTTP 403): RBAC-style role mapping, writes to system-owned objects. */
+export class ForbiddenError extends PermanentError {
+  constructor(message: string) {
+    super(message, 'Forbidden');
+  }
+}
+
+/** No or unusable credentials (HTTP 401). */
+export class UnauthorizedError extends PermanentError {
+  constructor(message = 'Unauthorized') {
+    super(message, 'Unauthorized');
+  }
+}
+
+/** A malformed request the apiserver answers with 400 BadRequest (unparseable body, bad query parameter). */
+export class BadRequestError extends PermanentError {
+  constructor(message: string) {
+    super(message, 'BadRequest');
+  }
+}
+
+/** A verb or subresource this server does not serve for the resource (HTTP 405, reason MethodNotAllowed). */
+export class MethodNotSupportedError extends PermanentError {
+  constructor(message: string) {
+    super(message, 'MethodNotAllowed');
+  }
+}
+
+/** A content type this server does not accept, e.g. server-side apply documents (HTTP 415). */
+export class UnsupportedMediaTypeError extends PermanentError {
+  constructor(message: string) {
+    super(message, 'UnsupportedMediaType');
+  }
 }

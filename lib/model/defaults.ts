@@ -262,7 +262,20 @@ export function defaultPod(input: V1Pod): V1Pod {
   for (const c of [...(pod.spec?.containers ?? []), ...(pod.spec?.initContainers ?? [])]) {
     for (const p of c.ports ?? []) if (!p.protocol) p.protocol = 'TCP';
   }
+  normalizePodIPs(pod.status);
   return pod;
+}
+
+/**
+ * The v1 -> internal PodStatus conversion's rule for addresses (what printers and the endpoint controllers read):
+ * a podIP that is set is podIPs[0], and wins when the two differ (podIPs becomes [podIP], for older clients that only
+ * know podIP). An invalid podIP is left alone, so validation reports it once, at status.podIP. Every write of a Pod's
+ * status goes through it, as every v1 body goes through the conversion upstream.
+ */
+export function normalizePodIPs(status: V1Pod['status']): void {
+  const ip = status?.podIP;
+  if (!status || !ip || !(isIPv4(ip) || isIPv6(ip))) return;
+  if (status.podIPs?.[0]?.ip !== ip) status.podIPs = [{ ip }];
 }
 
 /** SetDefaults_Endpoints / SetDefaults_EndpointPort: namespace and port protocol TCP. */

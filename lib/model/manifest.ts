@@ -1,232 +1,21 @@
 /**
- * Manifest parsing as `kubectl apply -f FILE` does it: multi-document YAML (or JSON), `kind: List` (and any
- * `*List` kind with `items`) flattened, empty documents skipped, then kubectl's client-side checks: apiVersion/kind
- * present, a schema check of the supported kinds (field types, required fields, unknown fields — so a typo such as
- * `selectr:` is refused instead of silently producing a Service that selects nothing), and the kind known to the
- * cluster. Errors carry kubectl's wording and are thrown as InvalidError; nothing is returned on error.
- *
- * YAML is read with YAML 1.1 scalars, as sigs.k8s.io/yaml (go-yaml v2) reads them: unquoted `yes`/`on` are booleans,
- * so `enabled: yes` as a label value is refused exactly as kubectl refuses it. Aliases are capped by the yaml
- * package (100 by default), which defuses "billion laughs" documents.
+ * Manifest parsing as `kubectl apply -f FILE` does it: multi-document YAML (or JSON) read at bounded cost
+ * (lib/model/yaml.ts), `kind: List` (and any `*List` kind with `items`) flattened, empty documents skipped, kubectl's
+ * client-side checks (apiVersion/kind present and strings, the kind known to the cluster), then the typed decoding
+ * step the apiserver runs on each object (lib/model/decode.ts) with fieldValidation=Strict, kubectl's default: a
+ * typo such as `selectr:` is refused instead of silently producing a Service that selects nothing. Errors carry
+ * kubectl's and the apiserver's wording, one line each, and are thrown as InvalidError; nothing is returned on error.
  */
-import { parseAllDocuments } from 'yaml';
-import type { V1Endpoints, V1Pod, V1Service } from '@kubernetes/client-node';
-import { InvalidError } from '../errors.js';
+import { DecodeError, InvalidError } from '../errors.js';
+import { clip } from './field-errors.js';
+import { decode, jsonType, typeMetaOf, type EndpointsObject, type PodObject, type ServiceObject } from './decode.js';
+import { readYamlDocuments, TooLargeError, YamlError } from './yaml.js';
 
-export type ServiceObject = V1Service & { apiVersion: 'v1'; kind: 'Service' };
-export type PodObject = V1Pod & { apiVersion: 'v1'; kind: 'Pod' };
-export type EndpointsObject = V1Endpoints & { apiVersion: 'v1'; kind: 'Endpoints' };
-/** Objects this controller accepts, discriminated by `kind`. */
+export type { EndpointsObject, PodObject, ServiceObject } from './decode.js';
+/** Objects `svcctl apply` accepts today, discriminated by `kind`. */
 export type KubeObject = ServiceObject | PodObject | EndpointsObject;
 
 export const SUPPORTED_KINDS = ['Service', 'Pod', 'Endpoints'] as const;
-
-// ---------------------------------------------------------------------------------------------------------------
-// A small OpenAPI-like schema of the supported kinds, enough for kubectl's client-side checks.
-
-type Schema =
-  'string' | 'integer' | 'boolean' | 'int-or-string' | 'any' | { array: Schema } | { map: Schema } | ObjectSchema;
-
-interface ObjectSchema {
-  /** OpenAPI definition name, used in messages (io.k8s.api.core.v1.ServicePort). */
-  name: string;
-  fields: Record<string, Schema>;
-  required?: string[];
-  /** Unknown fields allowed: parts of large types this controller does not read (most of PodSpec). */
-  open?: boolean;
-}
-
-const str = 'string' as const;
-const int = 'integer' as const;
-const bool = 'boolean' as const;
-const arr = (s: Schema): Schema => ({ array: s });
-const map = (s: Schema): Schema => ({ map: s });
-const core = (n: string): string => `io.k8s.api.core.v1.${n}`;
-
-const objectMeta: ObjectSchema = {
-  name: 'io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta',
-  fields: {
-    name: str,
-    generateName: str,
-    namespace: str,
-    labels: map(str),
-    annotations: map(str),
-    uid: str,
-    resourceVersion: str,
-    generation: int,
-    creationTimestamp: 'any',
-    deletionTimestamp: 'any',
-    deletionGracePeriodSeconds: int,
-    finalizers: arr(str),
-    ownerReferences: 'any',
-    managedFields: 'any',
-    selfLink: str,
-  },
-};
-
-const servicePort: ObjectSchema = {
-  name: core('ServicePort'),
-  fields: { appProtocol: str, name: str, nodePort: int, port: int, protocol: str, targetPort: 'int-or-string' },
-  required: ['port'],
-};
-
-const serviceSchema: ObjectSchema = {
-  name: core('Service'),
-  fields: {
-    apiVersion: str,
-    kind: str,
-    metadata: objectMeta,
-    spec: {
-      name: core('ServiceSpec'),
-      fields: {
-        allocateLoadBalancerNodePorts: bool,
-        clusterIP: str,
-        clusterIPs: arr(str),
-        externalIPs: arr(str),
-        externalName: str,
-        externalTrafficPolicy: str,
-        healthCheckNodePort: int,
-        internalTrafficPolicy: str,
-        ipFamilies: arr(str),
-        ipFamilyPolicy: str,
-        loadBalancerClass: str,
-        loadBalancerIP: str,
-        loadBalancerSourceRanges: arr(str),
-        ports: arr(servicePort),
-        publishNotReadyAddresses: bool,
-        selector: map(str),
-        sessionAffinity: str,
-        sessionAffinityConfig: {
-          name: core('SessionAffinityConfig'),
-          fields: { clientIP: { name: core('ClientIPConfig'), fields: { timeoutSeconds: int } } },
-        },
-        trafficDistribution: str,
-        type: str,
-      },
-    },
-    status: 'any',
-  },
-};
-
-const containerPort: ObjectSchema = {
-  name: core('ContainerPort'),
-  fields: { containerPort: int, hostIP: str, hostPort: int, name: str, protocol: str },
-  required: ['containerPort'],
-};
-const container: ObjectSchema = {
-  name: core('Container'),
-  fields: { name: str, image: str, ports: arr(containerPort), restartPolicy: str },
-  required: ['name'],
-  open: true,
-};
-
-const podSchema: ObjectSchema = {
-  name: core('Pod'),
-  fields: {
-    apiVersion: str,
-    kind: str,
-    metadata: objectMeta,
-    spec: {
-      name: core('PodSpec'),
-      fields: { containers: arr(container), initContainers: arr(container), nodeName: str, hostNetwork: bool },
-      required: ['containers'],
-      open: true,
-    },
-    status: {
-      name: core('PodStatus'),
-      fields: {
-        phase: str,
-        podIP: str,
-        podIPs: arr({ name: core('PodIP'), fields: { ip: str }, required: ['ip'] }),
-        conditions: arr({ name: core('PodCondition'), fields: { type: str, status: str }, open: true }),
-      },
-      open: true,
-    },
-  },
-};
-
-const endpointAddress: ObjectSchema = {
-  name: core('EndpointAddress'),
-  fields: { ip: str, hostname: str, nodeName: str, targetRef: 'any' },
-  required: ['ip'],
-};
-const endpointsSchema: ObjectSchema = {
-  name: core('Endpoints'),
-  fields: {
-    apiVersion: str,
-    kind: str,
-    metadata: objectMeta,
-    subsets: arr({
-      name: core('EndpointSubset'),
-      fields: {
-        addresses: arr(endpointAddress),
-        notReadyAddresses: arr(endpointAddress),
-        ports: arr({
-          name: core('EndpointPort'),
-          fields: { name: str, port: int, protocol: str, appProtocol: str },
-          required: ['port'],
-        }),
-      },
-    }),
-  },
-};
-
-const SCHEMAS: Record<string, ObjectSchema> = { Service: serviceSchema, Pod: podSchema, Endpoints: endpointsSchema };
-
-/** The JSON type name kubectl's validator reports ("got \"string\", expected \"integer\""). */
-function jsonType(v: unknown): string {
-  if (v === null) return 'null';
-  if (Array.isArray(v)) return 'array';
-  if (typeof v === 'number') return Number.isInteger(v) ? 'integer' : 'number';
-  return typeof v;
-}
-
-const isPlainObject = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
-
-/**
- * Checks `value` against `schema`, collecting kubectl-style ValidationErrors. `path` is the display path
- * (Service.spec.ports[0]); `owner`/`field` name the enclosing definition for type errors.
- */
-function check(value: unknown, schema: Schema, path: string, where: string, errs: string[]): void {
-  // Explicit nulls are dropped by the API server's decoder (they mean "unset"), so they are not type errors.
-  if (value === null || schema === 'any') return;
-  const typeError = (expected: string) =>
-    errs.push(`ValidationError(${path}): invalid type for ${where}: got "${jsonType(value)}", expected "${expected}"`);
-  if (schema === 'string') {
-    if (typeof value !== 'string') typeError('string');
-  } else if (schema === 'integer') {
-    if (typeof value !== 'number' || !Number.isInteger(value)) typeError('integer');
-  } else if (schema === 'boolean') {
-    if (typeof value !== 'boolean') typeError('boolean');
-  } else if (schema === 'int-or-string') {
-    if (!(typeof value === 'string' || (typeof value === 'number' && Number.isInteger(value))))
-      typeError('int-or-string');
-  } else if ('array' in schema) {
-    if (!Array.isArray(value)) return void typeError('array');
-    value.forEach((item, i) => check(item, schema.array, `${path}[${i}]`, where, errs));
-  } else if ('map' in schema) {
-    if (!isPlainObject(value)) return void typeError('object');
-    for (const [k, v] of Object.entries(value)) check(v, schema.map, `${path}.${k}`, where, errs);
-  } else {
-    if (!isPlainObject(value)) return void typeError('object');
-    for (const [k, v] of Object.entries(value)) {
-      const fieldSchema = schema.fields[k];
-      if (fieldSchema === undefined) {
-        if (!schema.open) errs.push(`ValidationError(${path}): unknown field "${k}" in ${schema.name}`);
-        continue;
-      }
-      check(v, fieldSchema, `${path}.${k}`, `${schema.name}.${k}`, errs);
-    }
-    for (const r of schema.required ?? []) {
-      if (value[r] === undefined || value[r] === null) {
-        errs.push(`ValidationError(${path}): missing required field "${r}" in ${schema.name}`);
-      }
-    }
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------------
 
 /** utilerrors.NewAggregate(...).Error(): one message bare, several in brackets. */
 const aggregate = (msgs: string[]): string => (msgs.length === 1 ? (msgs[0] as string) : `[${msgs.join(', ')}]`);
@@ -235,79 +24,89 @@ function fail(message: string): never {
   throw new InvalidError(message);
 }
 
-/** Strips the yaml package's " at line L, column C:" tail and source excerpt, keeping the first sentence. */
-function yamlReason(message: string): string {
-  const first = message.split('\n')[0] ?? message;
-  return first.replace(/ at line \d+, column \d+:?$/, '');
-}
+const isPlainObject = (v: unknown): v is Record<string, unknown> => jsonType(v) === 'object';
+
+/** Whether the cluster serves a kind (kubectl asks discovery; here the caller knows its kinds). */
+export type KindFilter = (apiVersion: string, kind: string) => boolean;
+
+const SUPPORTED: KindFilter = (apiVersion, kind) =>
+  apiVersion === 'v1' && (SUPPORTED_KINDS as readonly string[]).includes(kind);
 
 /**
- * Parses one manifest file. `source` is the file name as the user gave it (kubectl quotes it in messages).
- * Returns the objects in file order, Lists flattened. Throws InvalidError with kubectl's wording on the first problem.
+ * kubectl's client-side steps for one manifest file, before any request: read the YAML documents at bounded cost,
+ * flatten Lists, check each object's apiVersion/kind, map the kind (`isKnown`). Returns the objects as read, in file
+ * order; throws InvalidError (kubectl's wording) on the first problem. `source` is the file name as the user gave it.
  */
-export function parseManifests(text: string, source = '<stdin>'): KubeObject[] {
-  const docs = parseAllDocuments(text, { version: '1.1' });
-  const values: unknown[] = [];
-  for (const doc of docs) {
-    const err = doc.errors[0];
-    if (err) {
-      const line = err.linePos?.[0]?.line;
-      fail(
-        `error: error parsing ${source}: error converting YAML to JSON: yaml: ${line ? `line ${line}: ` : ''}${yamlReason(err.message)}`,
-      );
+export function readManifestObjects(text: string, source: string, isKnown: KindFilter): Record<string, unknown>[] {
+  let values: unknown[];
+  try {
+    values = readYamlDocuments(text);
+  } catch (e) {
+    if (e instanceof TooLargeError) {
+      // What kubectl prints when the apiserver answers 413 to the object's request.
+      throw new InvalidError(`error when creating "${source}": ${e.message}`, [], 'RequestEntityTooLarge');
     }
-    let value: unknown;
-    try {
-      value = doc.toJS({ maxAliasCount: 100 });
-    } catch (e) {
-      fail(`error: error parsing ${source}: error converting YAML to JSON: yaml: ${(e as Error).message}`);
-    }
-    if (value === null || value === undefined) continue; // empty document (only comments, or `---` alone)
-    values.push(value);
+    const reason = e instanceof YamlError ? e.message : String((e as Error)?.message ?? e);
+    fail(`error: error parsing ${source}: error converting YAML to JSON: yaml: ${clip(reason, 512)}`);
   }
-  const out: KubeObject[] = [];
-  for (const v of values) flatten(v, source, out);
+  const out: Record<string, unknown>[] = [];
+  for (const v of values) flatten(v, source, isKnown, out);
   return out;
 }
 
-function flatten(value: unknown, source: string, out: KubeObject[]): void {
+/**
+ * Parses one manifest file into the objects `svcctl apply` used to accept (Services, Pods, Endpoints), each through
+ * the apiserver's typed decoding step. `strict` (default): unknown fields are errors, as kubectl's default
+ * fieldValidation=Strict; otherwise dropped.
+ */
+export function parseManifests(text: string, source = '<stdin>', opts: { strict?: boolean } = {}): KubeObject[] {
+  return readManifestObjects(text, source, SUPPORTED).map((value) => {
+    try {
+      return decode(value, { strict: opts.strict ?? true }).object as KubeObject;
+    } catch (e) {
+      // The apiserver's 400 for a body it cannot decode, as kubectl prints it for the object's request.
+      if (e instanceof DecodeError) throw new DecodeError(`error when creating "${source}": ${e.message}`, e.causes);
+      throw e;
+    }
+  });
+}
+
+function flatten(value: unknown, source: string, isKnown: KindFilter, out: Record<string, unknown>[]): void {
   if (!isPlainObject(value)) {
     fail(
       `error: error parsing ${source}: json: cannot unmarshal ${jsonType(value)} into Go value of type map[string]interface {}`,
     );
   }
-  const missing: string[] = [];
-  if (value.apiVersion === undefined || value.apiVersion === '' || value.apiVersion === null)
-    missing.push('apiVersion not set');
-  if (value.kind === undefined || value.kind === '' || value.kind === null) missing.push('kind not set');
-  if (missing.length > 0) fail(`error: error validating "${source}": error validating data: ${aggregate(missing)}`);
-  const kind = String(value.kind);
-  const apiVersion = String(value.apiVersion);
+  let meta: { apiVersion?: string; kind?: string };
+  try {
+    meta = typeMetaOf(value);
+  } catch (e) {
+    fail(`error: unable to decode "${source}": ${(e as Error).message}`);
+  }
+  const { apiVersion, kind } = meta;
+  const missing = [...(apiVersion ? [] : ['apiVersion not set']), ...(kind ? [] : ['kind not set'])];
+  if (!apiVersion || !kind) fail(`error: error validating "${source}": error validating data: ${aggregate(missing)}`);
 
   if (kind === 'List' || (kind.endsWith('List') && Array.isArray(value.items))) {
-    if (!Array.isArray(value.items ?? [])) {
+    const items = value.items ?? [];
+    if (!Array.isArray(items)) {
       fail(
-        `error: error validating "${source}": error validating data: ValidationError(${kind}.items): invalid type for ${kind}.items: got "${jsonType(value.items)}", expected "array"`,
+        `error: error validating "${source}": error validating data: ValidationError(${clip(kind, 256)}.items): invalid type for ${clip(kind, 256)}.items: got "${jsonType(items)}", expected "array"`,
       );
     }
-    for (const item of (value.items as unknown[] | undefined) ?? []) flatten(item, source, out);
+    for (const item of items) flatten(item, source, isKnown, out);
     return;
   }
 
-  const schema = SCHEMAS[kind];
-  if (schema && apiVersion === 'v1') {
-    const errs: string[] = [];
-    check(value, schema, kind, schema.name, errs);
-    if (errs.length > 0) fail(`error: error validating "${source}": error validating data: ${aggregate(errs)}`);
-    out.push(value as unknown as KubeObject);
-    return;
+  if (!isKnown(apiVersion, kind)) {
+    const m = isPlainObject(value.metadata) ? value.metadata : {};
+    const name = typeof m.name === 'string' ? m.name : '';
+    const namespace = typeof m.namespace === 'string' ? m.namespace : '';
+    fail(
+      `error: resource mapping not found for name: ${JSON.stringify(clip(name, 256))} namespace: ${JSON.stringify(clip(namespace, 256))} from "${source}": no matches for kind ${JSON.stringify(clip(kind, 256))} in version ${JSON.stringify(clip(apiVersion, 256))}`,
+    );
   }
-  const meta = isPlainObject(value.metadata) ? value.metadata : {};
-  const name = typeof meta.name === 'string' ? meta.name : '';
-  const namespace = typeof meta.namespace === 'string' ? meta.namespace : '';
-  fail(
-    `error: resource mapping not found for name: "${name}" namespace: "${namespace}" from "${source}": no matches for kind "${kind}" in version "${apiVersion}"`,
-  );
+  out.push(value);
 }
 
 export const isServiceObject = (o: KubeObject): o is ServiceObject => o.kind === 'Service';

@@ -23,6 +23,8 @@ export interface EndpointPort {
   name: string;
   port: number;
   protocol: Protocol;
+  /** The Service port's appProtocol, carried into EndpointSlice and Endpoints ports. */
+  appProtocol?: string;
 }
 
 /** One backend of a Service (a Pod, or a manual address for selector-less Services). */
@@ -42,6 +44,8 @@ export interface Endpoint {
    */
   serving?: boolean;
   ports: EndpointPort[];
+  /** The Pod's spec.hostname when its spec.subdomain names the Service (the DNS name of a headless Service's Pod). */
+  hostname?: string;
 }
 
 /** The endpoints of one Service, like an EndpointSlice set folded into one object. */
@@ -62,6 +66,16 @@ export interface NodeInfo {
   state: string;
   /** Instance tags; node labels for `aws-load-balancer-target-node-labels` are matched against these. */
   labels: Record<string, string>;
+  /** What the Node object mirrors (lib/model/node-object.ts); absent when discovery did not say. */
+  instanceType?: string;
+  /** EC2's architecture: x86_64, arm64, i386, x86_64_mac, arm64_mac. */
+  architecture?: string;
+  /** EC2's `Platform`: `windows` for Windows instances, absent for Linux. */
+  platform?: string;
+  /** Every private IPv4 address of the instance's in-use network interfaces, primary first. */
+  privateIps?: string[];
+  publicIp?: string;
+  publicDnsName?: string;
 }
 
 export interface NodePortRange {

@@ -12,7 +12,15 @@
  * Differences that cannot be avoided: Go prints struct and slice values with %#v (e.g. `[]string{"10.0.0.1"}`),
  * field-errors.ts renders them as JSON (`["10.0.0.1"]`); and Go iterates maps in random order while we sort keys.
  */
-import type { V1Endpoints, V1ObjectMeta, V1Pod, V1Service, V1ServicePort } from '@kubernetes/client-node';
+import type {
+  V1Endpoint,
+  V1EndpointSlice,
+  V1Endpoints,
+  V1ObjectMeta,
+  V1Pod,
+  V1Service,
+  V1ServicePort,
+} from '@kubernetes/client-node';
 import { duplicate, forbidden, invalid, notSupported, required, tooLong, type FieldError } from './field-errors.js';
 import type { ClusterConfig } from './types.js';
 import { parseLoadBalancerAnnotations } from './annotations.js';
@@ -25,7 +33,7 @@ import {
   isValidLabelValue,
   isValidPortNum,
 } from './names.js';
-import { cidrContains, isCidr, isIP, isIPv4, isIPv6, parseCidr, parseIPv4 } from './ip.js';
+import { endpointIPProblems, isCidr, isIP, isIPv4, isIPv6, nonSpecialIPProblems, parseCidr, parseIPv4 } from './ip.js';
 import { MAX_CLIENT_IP_AFFINITY_SECONDS, externallyAccessible, isHeadless, needsHealthCheck } from './defaults.js';
 
 /** apimachinery TotalAnnotationSizeLimitB: 256 KiB over all keys and values. */
@@ -42,8 +50,13 @@ const IP_FAMILY_POLICIES = ['PreferDualStack', 'RequireDualStack', 'SingleStack'
 const TRAFFIC_DISTRIBUTIONS = ['PreferClose', 'PreferSameNode', 'PreferSameZone'];
 
 const keyPath = (base: string, key: string): string => `${base}[${key}]`;
-const sortedEntries = (m: Record<string, string> | undefined): [string, string][] =>
-  Object.entries(m ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+/**
+ * The errors of a map's entries in key order: Go iterates maps in random order, sorted keys keep our messages
+ * deterministic. Only entries that have errors are sorted (sorting 80,000 valid labels cost more than checking them).
+ */
+function inKeyOrder(perKey: [string, FieldError[]][]): FieldError[] {
+  return perKey.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).flatMap(([, e]) => e);
+}
 const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -51,26 +64,26 @@ const bytes = (s: string): number => Buffer.byteLength(s, 'utf8');
 
 /** unversioned ValidateLabels: both key and value errors are reported at the map's path (not the key's). */
 export function validateLabels(labels: Record<string, string> | undefined, path: string): FieldError[] {
-  const errs: FieldError[] = [];
-  for (const [k, v] of sortedEntries(labels)) {
-    for (const m of isQualifiedName(k)) errs.push(invalid(path, k, m));
-    if (typeof v !== 'string') {
-      errs.push(invalid(path, v, 'must be a string'));
-      continue;
-    }
-    for (const m of isValidLabelValue(v)) errs.push(invalid(path, v, m));
+  const perKey: [string, FieldError[]][] = [];
+  for (const [k, v] of Object.entries(labels ?? {})) {
+    const errs = isQualifiedName(k).map((m) => invalid(path, k, m));
+    if (typeof v !== 'string') errs.push(invalid(path, v, 'must be a string'));
+    else for (const m of isValidLabelValue(v)) errs.push(invalid(path, v, m));
+    if (errs.length > 0) perKey.push([k, errs]);
   }
-  return errs;
+  return inKeyOrder(perKey);
 }
 
 /** apimachinery ValidateAnnotations: keys are qualified names compared case-insensitively; 256 KiB in total. */
 export function validateAnnotations(annotations: Record<string, string> | undefined, path: string): FieldError[] {
-  const errs: FieldError[] = [];
+  const perKey: [string, FieldError[]][] = [];
   let total = 0;
-  for (const [k, v] of sortedEntries(annotations)) {
-    for (const m of isQualifiedName(k.toLowerCase())) errs.push(invalid(path, k, m));
+  for (const [k, v] of Object.entries(annotations ?? {})) {
+    const errs = isQualifiedName(k.toLowerCase()).map((m) => invalid(path, k, m));
+    if (errs.length > 0) perKey.push([k, errs]);
     total += bytes(k) + (typeof v === 'string' ? bytes(v) : 0);
   }
+  const errs = inKeyOrder(perKey);
   if (total > TOTAL_ANNOTATION_SIZE_LIMIT) errs.push(tooLong(path, TOTAL_ANNOTATION_SIZE_LIMIT));
   return errs;
 }
@@ -120,55 +133,18 @@ function validateCidr(path: string, value: string): FieldError[] {
   return isCidr(value) ? [] : [invalid(path, value, 'must be a valid CIDR value, (e.g. 10.9.8.0/24 or 2001:db8::/64)')];
 }
 
-/**
- * ValidateNonSpecialIP: Endpoints and externalIPs may not be unspecified, loopback or link-local: those are
- * node-centric (the EC2 instance metadata service lives at 169.254.169.254) and would redirect traffic on every node.
- */
+/** ValidateEndpointIP (externalIPs): not unspecified, loopback or link-local (ip.ts has the rule). */
 export function validateNonSpecialIP(path: string, value: string): FieldError[] {
-  const errs: FieldError[] = [];
-  if (isIPv4(value)) {
-    const n = parseIPv4(value) as number;
-    if (n === 0) errs.push(invalid(path, value, `may not be unspecified (${value})`));
-    if (cidrContains('127.0.0.0/8', n))
-      errs.push(invalid(path, value, 'may not be in the loopback range (127.0.0.0/8, ::1/128)'));
-    if (cidrContains('169.254.0.0/16', n)) {
-      errs.push(invalid(path, value, 'may not be in the link-local range (169.254.0.0/16, fe80::/10)'));
-    }
-    if (cidrContains('224.0.0.0/24', n)) {
-      errs.push(invalid(path, value, 'may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)'));
-    }
-  } else if (isIPv6(value)) {
-    const v = value.toLowerCase();
-    const expanded = expandIPv6(v);
-    if (/^0+$/.test(expanded)) errs.push(invalid(path, value, `may not be unspecified (${value})`));
-    if (/^0{31}1$/.test(expanded))
-      errs.push(invalid(path, value, 'may not be in the loopback range (127.0.0.0/8, ::1/128)'));
-    if (/^fe[89ab]/.test(expanded)) {
-      errs.push(invalid(path, value, 'may not be in the link-local range (169.254.0.0/16, fe80::/10)'));
-    }
-    if (/^ff[0-9a-f]2/.test(expanded)) {
-      errs.push(invalid(path, value, 'may not be in the link-local multicast range (224.0.0.0/24, ff02::/10)'));
-    }
-  } else {
-    errs.push(invalid(path, value, 'must be a valid IP address'));
-  }
-  return errs;
+  return nonSpecialIPProblems(value).map((m) => invalid(path, value, m));
 }
 
-/** 32 hex digits of a syntactically valid IPv6 address (an IPv4 tail is converted). */
-function expandIPv6(s: string): string {
-  let text = s;
-  const lastColon = text.lastIndexOf(':');
-  const tail = text.slice(lastColon + 1);
-  if (tail.includes('.')) {
-    const n = parseIPv4(tail) ?? 0;
-    text = `${text.slice(0, lastColon + 1)}${(n >>> 16).toString(16)}:${(n & 0xffff).toString(16)}`;
-  }
-  const [head = '', rest] = text.split('::');
-  const h = head ? head.split(':') : [];
-  const t = rest !== undefined && rest !== '' ? rest.split(':') : [];
-  const zeros = rest !== undefined ? new Array(8 - h.length - t.length).fill('0') : [];
-  return [...h, ...zeros, ...t].map((g) => g.padStart(4, '0')).join('');
+/**
+ * An endpoint address (Pod IP, Endpoints or EndpointSlice address): a valid IP, then everything that may not be a
+ * DNAT target on a node (ip.ts endpointIPProblems), the service CIDR included when the cluster's is known.
+ */
+export function validateEndpointAddress(path: string, value: string, cfg?: ClusterConfig): FieldError[] {
+  const e = validateIP(path, value);
+  return e.length > 0 ? e : endpointIPProblems(value, cfg?.serviceCidr).map((m) => invalid(path, value, m));
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -621,9 +597,12 @@ export function validateServiceUpdate(
 /**
  * Pod validation limited to what this controller consumes: metadata (name is a DNS subdomain), containers
  * (required, DNS-1123 names), container ports (IANA_SVC_NAME names unique per Pod, containerPort 1-65535, hostPort,
- * protocol) and status.podIP/podIPs, which become endpoint addresses.
+ * protocol) and status.podIP/podIPs, which become endpoint addresses. Kubernetes accepts any valid IP in a Pod's
+ * status and only refuses the EndpointSlice built from it; here the producer that writes the Pod owns its status, so
+ * the address is held to the endpoint rules at once (with the service CIDR when `cfg` is given), and a Pod that
+ * reports 169.254.169.254 is refused with a message instead of silently never becoming an endpoint.
  */
-export function validatePod(pod: V1Pod): FieldError[] {
+export function validatePod(pod: V1Pod, cfg?: ClusterConfig): FieldError[] {
   const errs = validateObjectMeta(pod.metadata, isDns1123Subdomain);
   const containers = pod.spec?.containers ?? [];
   if (containers.length === 0) errs.push(required('spec.containers'));
@@ -659,11 +638,18 @@ export function validatePod(pod: V1Pod): FieldError[] {
     });
   check(containers, 'spec.containers');
   check(pod.spec?.initContainers ?? [], 'spec.initContainers');
+  errs.push(...validatePodIPs(pod, cfg));
+  return errs;
+}
+
+function validatePodIPs(pod: V1Pod, cfg: ClusterConfig | undefined): FieldError[] {
+  const errs: FieldError[] = [];
   const podIP = pod.status?.podIP;
-  if (podIP) errs.push(...validateIP('status.podIP', podIP));
-  (pod.status?.podIPs ?? []).forEach((p, i) => errs.push(...validateIP(`status.podIPs[${i}].ip`, p.ip)));
-  if (podIP && (pod.status?.podIPs?.length ?? 0) > 0 && pod.status?.podIPs?.[0]?.ip !== podIP) {
-    errs.push(invalid('status.podIPs[0].ip', pod.status?.podIPs?.[0]?.ip ?? '', 'must be equal to `podIP`'));
+  if (podIP) errs.push(...validateEndpointAddress('status.podIP', podIP, cfg));
+  const podIPs = pod.status?.podIPs ?? [];
+  podIPs.forEach((p, i) => errs.push(...validateEndpointAddress(`status.podIPs[${i}].ip`, p.ip, cfg)));
+  if (podIP && podIPs.length > 0 && podIPs[0]?.ip !== podIP) {
+    errs.push(invalid('status.podIPs[0].ip', podIPs[0]?.ip ?? '', 'must be equal to `podIP`'));
   }
   return errs;
 }
@@ -671,8 +657,11 @@ export function validatePod(pod: V1Pod): FieldError[] {
 // ---------------------------------------------------------------------------------------------------------------
 // Endpoints
 
-/** ValidateEndpointsCreate: addresses are valid, non-special IPs; ports as Service ports (names required if many). */
-export function validateEndpoints(ep: V1Endpoints): FieldError[] {
+/**
+ * ValidateEndpointsCreate: addresses are valid endpoint IPs (validateEndpointAddress, with the service CIDR when `cfg`
+ * is given); ports as Service ports (names required if many).
+ */
+export function validateEndpoints(ep: V1Endpoints, cfg?: ClusterConfig): FieldError[] {
   const errs = validateObjectMeta(ep.metadata, isDns1123Subdomain);
   (ep.subsets ?? []).forEach((ss, i) => {
     const path = `subsets[${i}]`;
@@ -682,14 +671,12 @@ export function validateEndpoints(ep: V1Endpoints): FieldError[] {
     const addr = (list: typeof ss.addresses, kind: string) =>
       (list ?? []).forEach((a, j) => {
         const aPath = `${path}.${kind}[${j}]`;
-        const ipErrs = validateIP(`${aPath}.ip`, a.ip ?? '');
-        errs.push(...ipErrs);
+        errs.push(...validateEndpointAddress(`${aPath}.ip`, a.ip ?? '', cfg));
         if (a.hostname)
           for (const m of isDns1123Label(a.hostname)) errs.push(invalid(`${aPath}.hostname`, a.hostname, m));
         if (a.nodeName != null) {
           for (const m of isDns1123Subdomain(a.nodeName)) errs.push(invalid(`${aPath}.nodeName`, a.nodeName, m));
         }
-        if (ipErrs.length === 0) errs.push(...validateNonSpecialIP(`${aPath}.ip`, a.ip));
       });
     addr(ss.addresses, 'addresses');
     addr(ss.notReadyAddresses, 'notReadyAddresses');
@@ -702,6 +689,118 @@ export function validateEndpoints(ep: V1Endpoints): FieldError[] {
       if (!p.protocol) errs.push(required(`${pPath}.protocol`));
       else if (!PROTOCOLS.includes(p.protocol)) errs.push(notSupported(`${pPath}.protocol`, p.protocol, PROTOCOLS));
     });
+  });
+  return errs;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// EndpointSlice (discovery.k8s.io/v1)
+
+const ADDRESS_TYPES = ['FQDN', 'IPv4', 'IPv6'];
+/** pkg/apis/discovery/validation limits. */
+const MAX_SLICE_ENDPOINTS = 1000;
+const MAX_SLICE_ADDRESSES = 100;
+const MAX_SLICE_PORTS = 20000;
+const MAX_TOPOLOGY_LABELS = 16;
+const MAX_ZONE_HINTS = 8;
+
+const tooMany = (field: string, n: number, max: number): FieldError => ({
+  type: 'TooMany',
+  field,
+  value: n,
+  detail: `must have at most ${max} items`,
+});
+
+/**
+ * ValidateEndpointSliceCreate: metadata (name a DNS subdomain), addressType, at most 1000 endpoints of 1-100 addresses
+ * each (IPv4/IPv6 addresses held to the endpoint rules, with the service CIDR when `cfg` is given; FQDNs to
+ * IsFullyQualifiedDomainName), nodeName, deprecatedTopology, hostname, zone hints, and ports (unique names,
+ * protocol, appProtocol).
+ */
+export function validateEndpointSlice(slice: V1EndpointSlice, cfg?: ClusterConfig): FieldError[] {
+  const errs = validateObjectMeta(slice.metadata, isDns1123Subdomain);
+  const type = slice.addressType;
+  if (!type) errs.push(required('addressType'));
+  else if (!ADDRESS_TYPES.includes(type)) errs.push(notSupported('addressType', type, ADDRESS_TYPES));
+  const endpoints = slice.endpoints ?? [];
+  if (endpoints.length > MAX_SLICE_ENDPOINTS) errs.push(tooMany('endpoints', endpoints.length, MAX_SLICE_ENDPOINTS));
+  else endpoints.forEach((e, i) => errs.push(...validateSliceEndpoint(e, type, `endpoints[${i}]`, cfg)));
+  errs.push(...validateSlicePorts(slice.ports ?? []));
+  return errs;
+}
+
+function validateSliceEndpoint(e: V1Endpoint, type: string, path: string, cfg?: ClusterConfig): FieldError[] {
+  const errs: FieldError[] = [];
+  const addresses = e.addresses ?? [];
+  if (addresses.length === 0) errs.push(required(`${path}.addresses`, 'must contain at least 1 address'));
+  else if (addresses.length > MAX_SLICE_ADDRESSES) {
+    errs.push(tooMany(`${path}.addresses`, addresses.length, MAX_SLICE_ADDRESSES));
+  }
+  addresses.forEach((a, i) => {
+    const aPath = `${path}.addresses[${i}]`;
+    if (type === 'IPv4' || type === 'IPv6') {
+      // IsValidIPv4Address / IsValidIPv6Address, then ValidateEndpointIP (plus our rules), as Kubernetes lists them.
+      if (!(type === 'IPv4' ? isIPv4(a) : isIPv6(a))) errs.push(invalid(aPath, a, `must be a valid ${type} address`));
+      errs.push(...endpointIPProblems(a, cfg?.serviceCidr).map((m) => invalid(aPath, a, m)));
+    } else if (type === 'FQDN') errs.push(...validateFqdn(aPath, a));
+  });
+  if (e.nodeName != null)
+    for (const m of isDns1123Subdomain(e.nodeName)) errs.push(invalid(`${path}.nodeName`, e.nodeName, m));
+  const topology = e.deprecatedTopology ?? {};
+  if (Object.keys(topology).length > MAX_TOPOLOGY_LABELS) {
+    errs.push(tooMany(`${path}.deprecatedTopology`, Object.keys(topology).length, MAX_TOPOLOGY_LABELS));
+  }
+  errs.push(...validateLabels(topology, `${path}.deprecatedTopology`));
+  if (e.hostname != null)
+    for (const m of isDns1123Label(e.hostname)) errs.push(invalid(`${path}.hostname`, e.hostname, m));
+  errs.push(...validateZoneHints(e.hints?.forZones ?? [], `${path}.hints.forZones`));
+  return errs;
+}
+
+function validateZoneHints(zones: readonly { name: string }[], path: string): FieldError[] {
+  if (zones.length > MAX_ZONE_HINTS) return [tooMany(path, zones.length, MAX_ZONE_HINTS)];
+  const errs: FieldError[] = [];
+  const seen = new Set<string>();
+  zones.forEach((z, i) => {
+    const zPath = `${path}[${i}].name`;
+    if (seen.has(z.name)) errs.push(duplicate(zPath, z.name));
+    seen.add(z.name);
+    for (const m of isValidLabelValue(z.name ?? '')) errs.push(invalid(zPath, z.name, m));
+  });
+  return errs;
+}
+
+/** IsFullyQualifiedDomainName: a trailing dot allowed, a DNS subdomain of at least two labels. */
+function validateFqdn(path: string, value: string): FieldError[] {
+  if (value === '') return [required(path)];
+  const name = value.endsWith('.') ? value.slice(0, -1) : value;
+  const sub = isDns1123Subdomain(name);
+  if (sub.length > 0) return [invalid(path, name, sub.join(','))];
+  const labels = name.split('.');
+  if (labels.length < 2)
+    return [invalid(path, name, 'should be a domain with at least two segments separated by dots')];
+  for (const l of labels) {
+    const m = isDns1123Label(l);
+    if (m.length > 0) return [invalid(path, l, m.join(','))];
+  }
+  return [];
+}
+
+function validateSlicePorts(ports: NonNullable<V1EndpointSlice['ports']>): FieldError[] {
+  if (ports.length > MAX_SLICE_PORTS) return [tooMany('ports', ports.length, MAX_SLICE_PORTS)];
+  const errs: FieldError[] = [];
+  const names = new Set<string>();
+  ports.forEach((p, i) => {
+    const path = `ports[${i}]`;
+    const name = p.name ?? '';
+    if (name !== '') for (const m of isDns1123Label(name)) errs.push(invalid(`${path}.name`, name, m));
+    if (names.has(name)) errs.push(duplicate(`${path}.name`, name));
+    names.add(name);
+    if (!p.protocol) errs.push(required(`${path}.protocol`));
+    else if (!PROTOCOLS.includes(p.protocol)) errs.push(notSupported(`${path}.protocol`, p.protocol, PROTOCOLS));
+    if (p.appProtocol != null) {
+      for (const m of isQualifiedName(p.appProtocol)) errs.push(invalid(`${path}.appProtocol`, p.appProtocol, m));
+    }
   });
   return errs;
 }

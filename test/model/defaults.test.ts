@@ -178,4 +178,17 @@ describe('defaultPod / defaultEndpoints', () => {
     expect(ep.metadata?.namespace).toBe('prod');
     expect(ep.subsets?.[0]?.ports?.[0]?.protocol).toBe('TCP');
   });
+
+  it('fills status.podIPs from status.podIP as the v1 conversion does; podIP wins when they differ', () => {
+    const spec = { containers: [{ name: 'c' }] };
+    expect(defaultPod({ metadata: { name: 'p' }, spec, status: { podIP: '10.244.1.7' } }).status?.podIPs).toEqual([
+      { ip: '10.244.1.7' },
+    ]);
+    const both = { podIP: '10.244.1.7', podIPs: [{ ip: '10.244.1.7' }, { ip: 'fd00::7' }] };
+    expect(defaultPod({ metadata: { name: 'p' }, spec, status: both }).status?.podIPs).toEqual(both.podIPs);
+    expect(defaultPod({ metadata: { name: 'p' }, spec }).status).toBeUndefined();
+    // Both set and different: podIP wins, as the conversion decides for older clients.
+    const stale = { podIP: '10.244.9.9', podIPs: [{ ip: '10.244.1.7' }, { ip: 'fd00::7' }] };
+    expect(defaultPod({ metadata: { name: 'p' }, spec, status: stale }).status?.podIPs).toEqual([{ ip: '10.244.9.9' }]);
+  });
 });

@@ -10,7 +10,7 @@ const asService = (o: KubeObject | undefined): ServiceObject => {
 import { defaultService } from '../../lib/model/defaults.js';
 import { validateService } from '../../lib/model/validation.js';
 import { DEFAULT_CLUSTER_CONFIG } from '../../lib/model/types.js';
-import { InvalidError } from '../../lib/errors.js';
+import { DecodeError, InvalidError } from '../../lib/errors.js';
 
 const F = 'svc.yaml';
 const errorOf = (text: string, source = F): string => {
@@ -85,7 +85,7 @@ describe('parseManifests', () => {
 
   it('reports YAML syntax errors as kubectl does', () => {
     expect(errorOf('apiVersion: v1\nkind: Service\nmetadata:\n  name: a: b\n')).toBe(
-      'error: error parsing svc.yaml: error converting YAML to JSON: yaml: line 4: Nested mappings are not allowed in compact mappings',
+      'error: error parsing svc.yaml: error converting YAML to JSON: yaml: line 4: bad indentation of a mapping entry',
     );
   });
 
@@ -107,27 +107,34 @@ describe('parseManifests', () => {
     );
   });
 
-  it('refuses unknown fields (typos) like kubectl validation', () => {
-    expect(
-      errorOf(
-        'apiVersion: v1\nkind: Service\nmetadata:\n  name: a\nspec:\n  selectr:\n    app: a\n  ports:\n  - port: 80\n',
-      ),
-    ).toBe(
-      'error: error validating "svc.yaml": error validating data: ValidationError(Service.spec): unknown field "selectr" in io.k8s.api.core.v1.ServiceSpec',
+  // kubectl sends fieldValidation=Strict: unknown fields are the apiserver's strict decoding error (400).
+  it('refuses unknown fields (typos) with the strict decoding error', () => {
+    const text =
+      'apiVersion: v1\nkind: Service\nmetadata:\n  name: a\nspec:\n  selectr:\n    app: a\n  ports:\n  - port: 80\n';
+    expect(errorOf(text)).toBe(
+      'error when creating "svc.yaml": Service in version "v1" cannot be handled as a Service: strict decoding error: unknown field "spec.selectr"',
     );
+    expect(() => parseManifests(text, F)).toThrow(DecodeError);
   });
 
-  it('refuses wrong field types and missing required fields, aggregated', () => {
+  it('without strict decoding (svcctl delete -f), unknown fields are dropped', () => {
+    const text = 'apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  valueOf: 1\nspec:\n  selectr: {app: a}\n';
+    expect(parseManifests(text, F, { strict: false })).toEqual([
+      { apiVersion: 'v1', kind: 'Service', metadata: { name: 'a' }, spec: {} },
+    ]);
+  });
+
+  it("refuses wrong field types with the apiserver's type errors; required fields are left to validation", () => {
     expect(
       errorOf('apiVersion: v1\nkind: Service\nmetadata:\n  name: a\nspec:\n  ports:\n  - port: "80"\n  - name: b\n'),
     ).toBe(
-      'error: error validating "svc.yaml": error validating data: [ValidationError(Service.spec.ports[0].port): invalid type for io.k8s.api.core.v1.ServicePort.port: got "string", expected "integer", ValidationError(Service.spec.ports[1]): missing required field "port" in io.k8s.api.core.v1.ServicePort]',
+      'Service "a" is invalid: spec.ports[0].port: Invalid value: "string": spec.ports[0].port in body must be of type integer: "string"',
     );
   });
 
   it('reads YAML 1.1 booleans as kubectl does (unquoted yes is not a string)', () => {
     expect(errorOf('apiVersion: v1\nkind: Service\nmetadata:\n  name: a\n  labels:\n    enabled: yes\n')).toBe(
-      'error: error validating "svc.yaml": error validating data: ValidationError(Service.metadata.labels.enabled): invalid type for io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta.labels: got "boolean", expected "string"',
+      'Service "a" is invalid: metadata.labels[enabled]: Invalid value: "boolean": metadata.labels[enabled] in body must be of type string: "boolean"',
     );
   });
 

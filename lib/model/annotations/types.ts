@@ -1,0 +1,95 @@
+/**
+ * The names of the load-balancer annotations and the shape of their parsed, valid configuration
+ * (what lib/lb/builder.ts builds from). Parsing and validation: lib/model/annotations.ts.
+ */
+export const ANNOTATION_PREFIX = 'service.beta.kubernetes.io/aws-load-balancer-';
+export const A = {
+  type: `${ANNOTATION_PREFIX}type`,
+  targetType: `${ANNOTATION_PREFIX}nlb-target-type`,
+  name: `${ANNOTATION_PREFIX}name`,
+  internal: `${ANNOTATION_PREFIX}internal`,
+  scheme: `${ANNOTATION_PREFIX}scheme`,
+  ipAddressType: `${ANNOTATION_PREFIX}ip-address-type`,
+  subnets: `${ANNOTATION_PREFIX}subnets`,
+  eipAllocations: `${ANNOTATION_PREFIX}eip-allocations`,
+  privateIpv4Addresses: `${ANNOTATION_PREFIX}private-ipv4-addresses`,
+  additionalTags: `${ANNOTATION_PREFIX}additional-resource-tags`,
+  crossZone: `${ANNOTATION_PREFIX}cross-zone-load-balancing-enabled`,
+  accessLogEnabled: `${ANNOTATION_PREFIX}access-log-enabled`,
+  accessLogBucket: `${ANNOTATION_PREFIX}access-log-s3-bucket-name`,
+  accessLogPrefix: `${ANNOTATION_PREFIX}access-log-s3-bucket-prefix`,
+  lbAttributes: `${ANNOTATION_PREFIX}attributes`,
+  tgAttributes: `${ANNOTATION_PREFIX}target-group-attributes`,
+  securityGroups: `${ANNOTATION_PREFIX}security-groups`,
+  manageBackendSgRules: `${ANNOTATION_PREFIX}manage-backend-security-group-rules`,
+  sslCert: `${ANNOTATION_PREFIX}ssl-cert`,
+  sslPorts: `${ANNOTATION_PREFIX}ssl-ports`,
+  sslPolicy: `${ANNOTATION_PREFIX}ssl-negotiation-policy`,
+  backendProtocol: `${ANNOTATION_PREFIX}backend-protocol`,
+  alpnPolicy: `${ANNOTATION_PREFIX}alpn-policy`,
+  proxyProtocol: `${ANNOTATION_PREFIX}proxy-protocol`,
+  targetNodeLabels: `${ANNOTATION_PREFIX}target-node-labels`,
+  hcProtocol: `${ANNOTATION_PREFIX}healthcheck-protocol`,
+  hcPort: `${ANNOTATION_PREFIX}healthcheck-port`,
+  hcPath: `${ANNOTATION_PREFIX}healthcheck-path`,
+  hcInterval: `${ANNOTATION_PREFIX}healthcheck-interval`,
+  hcTimeout: `${ANNOTATION_PREFIX}healthcheck-timeout`,
+  hcHealthy: `${ANNOTATION_PREFIX}healthcheck-healthy-threshold`,
+  hcUnhealthy: `${ANNOTATION_PREFIX}healthcheck-unhealthy-threshold`,
+  hcSuccessCodes: `${ANNOTATION_PREFIX}healthcheck-success-codes`,
+  sourceRanges: 'service.beta.kubernetes.io/load-balancer-source-ranges',
+} as const;
+
+export type Scheme = 'internet-facing' | 'internal';
+
+export interface HealthCheckAnnotations {
+  protocol?: 'TCP' | 'HTTP' | 'HTTPS';
+  /** A port number, or 'traffic-port' (the target group's own port). */
+  port?: number | 'traffic-port';
+  path?: string;
+  intervalSeconds?: number;
+  timeoutSeconds?: number;
+  healthyThreshold?: number;
+  unhealthyThreshold?: number;
+  successCodes?: string;
+}
+
+export interface SslAnnotations {
+  certificateArns: string[];
+  /** '*' = every port; otherwise Service port numbers or names. */
+  ports: '*' | (number | string)[];
+  negotiationPolicy?: string;
+  /** 'ssl' re-encrypts to the targets (TLS target group is not available for NLB instance targets; see docs). */
+  backendProtocol: 'tcp' | 'ssl';
+  alpnPolicy?: string;
+}
+
+export interface LoadBalancerAnnotations {
+  /** Explicit LB name; otherwise a deterministic one is generated (lib/lb/naming.ts). */
+  name?: string;
+  scheme: Scheme;
+  ipAddressType: 'ipv4' | 'dualstack';
+  /** Subnet IDs or Name tag values; undefined = auto-discovery. */
+  subnets?: string[];
+  eipAllocations?: string[];
+  privateIpv4Addresses?: string[];
+  additionalTags: Record<string, string>;
+  crossZoneEnabled?: boolean;
+  accessLog?: { enabled: boolean; bucket?: string; prefix?: string };
+  /** Raw `aws-load-balancer-attributes` (ELBv2 load balancer attribute keys). */
+  lbAttributes: Record<string, string>;
+  targetGroupAttributes: Record<string, string>;
+  /** Security group IDs or Name tag values replacing the managed SG. */
+  securityGroups?: string[];
+  /**
+   * Whether to add the NLB-to-node rule on the node security group. Unset = default: yes with the managed SG, no
+   * when the user supplies `aws-load-balancer-security-groups` (as the AWS LB controller does).
+   */
+  manageBackendSecurityGroupRules?: boolean;
+  /** From the annotation; spec.loadBalancerSourceRanges takes precedence when set (as in kube). */
+  sourceRanges?: string[];
+  ssl?: SslAnnotations;
+  healthCheck: HealthCheckAnnotations;
+  targetNodeLabels?: Record<string, string>;
+  proxyProtocolV2: boolean;
+}
