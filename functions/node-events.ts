@@ -7,7 +7,10 @@ import { classifyFailure, logger } from '../lib/handlers/observability.js';
 export const handler = withPowertools(async (event: NodeEvent) => {
   const rt = containerRuntime();
   try {
-    const action = await handleNodeEvent({ controller: rt.controller, autoscaling: rt.clients.autoscaling }, event);
+    const action = await handleNodeEvent(
+      { controller: rt.controller, autoscaling: rt.clients.autoscaling, drained: rt.drained },
+      event,
+    );
     logger.info('node event handled', { action });
   } catch (err) {
     if (classifyFailure(err, { detailType: event['detail-type'] }) === 'transient') throw err;

@@ -1,28 +1,13 @@
 /** The data-plane push (SQS batch, coalesced) and the SSM command status events. */
 import type { SQSRecord } from 'aws-lambda';
-import { InvalidError } from '../errors.js';
-import type { PushRequest } from '../dataplane/coalesce.js';
+import { DEFAULT_RETRY, type NodeStatus } from '../dataplane/node-status.js';
 import { handleCommandStatusEvent, handlePushBatch, type CommandStatusEvent } from '../dataplane/ssm-driver.js';
+import { withPushLease } from '../dataplane/push-lease.js';
+import { parsePushRequest, type PushRequest } from '../dataplane/triggers.js';
 import type { Runtime } from '../runtime/runtime.js';
 
-export function parsePushRequest(body: string): PushRequest {
-  let v: unknown;
-  try {
-    v = JSON.parse(body);
-  } catch {
-    throw new InvalidError('invalid push request: not JSON');
-  }
-  const r = v as Partial<PushRequest>;
-  if (typeof r !== 'object' || r === null || !Number.isInteger(r.generation) || (r.generation ?? -1) < 0)
-    throw new InvalidError('invalid push request: generation: must be a non-negative integer');
-  const ids = r.retryInstances ?? [];
-  if (!Array.isArray(ids) || ids.some((i) => typeof i !== 'string' || !/^(i|mi)-[0-9a-f]{8,17}$/.test(i)))
-    throw new InvalidError('invalid push request: retryInstances: must be EC2 instance ids');
-  return { generation: r.generation!, full: r.full === true, retryInstances: ids };
-}
-
 export async function handlePushRecords(rt: Runtime, records: Pick<SQSRecord, 'body'>[]) {
-  if (!rt.driver) return { pushed: undefined, retried: [] as string[], skipped: 'data plane not configured' };
+  if (!rt.driver) return { retried: [] as string[], pruned: [] as string[], skipped: 'data plane not configured' };
   const requests: PushRequest[] = [];
   for (const r of records) {
     try {
@@ -31,15 +16,35 @@ export async function handlePushRecords(rt: Runtime, records: Pick<SQSRecord, 'b
       // A malformed request carries no information worth retrying; the next valid one pushes the latest state.
     }
   }
-  return handlePushBatch(requests, rt.driver);
+  const driver = rt.driver;
+  return withPushLease(
+    driver.store,
+    () => driver.now?.() ?? new Date(),
+    () => handlePushBatch(requests, driver),
+  );
 }
 
-export async function handleSsmStatus(rt: Runtime, ev: CommandStatusEvent) {
-  const node = await handleCommandStatusEvent(ev, { store: rt.dataPlaneStore });
-  // Status events arrive in any order: a failure of a version older than what the node has since applied needs
-  // no retry (a retry re-sends the latest push, which the node already has).
-  if (node?.failedVersion !== undefined && node.lastStatus !== 'Success' && node.failedVersion > node.appliedVersion) {
-    await rt.pusher.requestRaw({ retryInstances: [node.instanceId] });
-  }
-  return node;
+export interface SsmStatusOutcome {
+  node?: NodeStatus;
+  /** A retry of this node alone was scheduled, after this many seconds. */
+  retryInSeconds?: number;
+  /** This failure made the node Failing: no more retries until something changes for it. */
+  gaveUp: boolean;
+}
+
+/**
+ * Records a node's result. A failure schedules a retry of that node only, after its backoff (no new version, no other
+ * node involved); the failure that exhausts the attempts reports the node as Failing instead.
+ */
+export async function handleSsmStatus(rt: Runtime, ev: CommandStatusEvent): Promise<SsmStatusOutcome> {
+  const policy = rt.driver?.retryPolicy ?? DEFAULT_RETRY;
+  const now = rt.driver?.now?.() ?? new Date();
+  const node = await handleCommandStatusEvent(ev, { store: rt.dataPlaneStore, retryPolicy: policy, now: () => now });
+  // Status events arrive in any order: a failure of a version the node has since passed needs nothing.
+  if (!node || node.failedVersion === undefined || node.failedVersion <= node.appliedVersion || node.failures === 0)
+    return { node, gaveUp: false };
+  if (!node.nextRetryAt) return { node, gaveUp: node.failures === policy.maxAttempts };
+  const retryInSeconds = Math.max(0, Math.ceil((Date.parse(node.nextRetryAt) - now.getTime()) / 1000));
+  await rt.pusher.request({ kind: 'retry', instanceIds: [node.instanceId], delaySeconds: retryInSeconds });
+  return { node, retryInSeconds, gaveUp: false };
 }

@@ -1,44 +1,42 @@
 /**
- * Consumes object change events (Service, Pod, Endpoints), either as an SQS FIFO batch (the deployed wiring) or as a
- * single EventBridge event (direct invocation, tests). FIFO semantics are kept under partial batch failure: once a
- * message of a group fails, every later message of that group in the batch is reported failed too, so SQS
- * redelivers them in order after the failed one.
+ * Consumes object messages (one per committed write, made from the change log by the stream's Pipe, or locally by
+ * the stream poller) as an SQS FIFO batch. Powertools' SqsFifoPartialProcessorAsync keeps FIFO semantics under
+ * partial failure: a failed message fails the rest of its message group in the batch (SQS redelivers them in
+ * order after it), while other groups go on. A permanent error (a malformed message) is recorded and acknowledged;
+ * anything else is transient and retried.
  */
-import type { SQSBatchResponse, SQSRecord } from 'aws-lambda';
+import { processPartialResponse, SqsFifoPartialProcessorAsync } from '@aws-lambda-powertools/batch';
+import type { Context, SQSBatchResponse, SQSRecord } from 'aws-lambda';
 import type { Controller } from '../controller/controller.js';
-import { parseObjectEvent } from '../events/envelope.js';
+import { parseObjectMessage } from '../events/object-message.js';
 import { classifyFailure } from './observability.js';
 
-export async function handleObjectEvent(controller: Controller, raw: unknown): Promise<void> {
-  controller.newPass();
-  const ev = parseObjectEvent(raw);
-  await controller.handleObjectEvent(ev);
+async function handleRecord(controller: Controller, record: SQSRecord): Promise<void> {
+  try {
+    let body: unknown;
+    try {
+      body = JSON.parse(record.body);
+    } catch {
+      body = undefined; // parseObjectMessage reports it as a permanent, invalid message
+    }
+    await controller.handleObjectMessage(parseObjectMessage(body));
+  } catch (err) {
+    const group = record.attributes?.MessageGroupId ?? '';
+    if (classifyFailure(err, { messageId: record.messageId, group }) === 'transient') throw err;
+  }
 }
 
-export async function handleObjectBatch(controller: Controller, records: SQSRecord[]): Promise<SQSBatchResponse> {
-  const failures: SQSBatchResponse['batchItemFailures'] = [];
-  const blockedGroups = new Set<string>();
+export async function handleObjectBatch(
+  controller: Controller,
+  records: SQSRecord[],
+  context?: Context,
+): Promise<SQSBatchResponse> {
   controller.newPass();
-  for (const record of records) {
-    const group = record.attributes?.MessageGroupId ?? '';
-    if (group && blockedGroups.has(group)) {
-      failures.push({ itemIdentifier: record.messageId });
-      continue;
-    }
-    try {
-      let body: unknown;
-      try {
-        body = JSON.parse(record.body);
-      } catch {
-        body = undefined; // parseObjectEvent reports it as a permanent, invalid event
-      }
-      await controller.handleObjectEvent(parseObjectEvent(body));
-    } catch (err) {
-      if (classifyFailure(err, { messageId: record.messageId, group }) === 'transient') {
-        failures.push({ itemIdentifier: record.messageId });
-        if (group) blockedGroups.add(group);
-      }
-    }
-  }
-  return { batchItemFailures: failures };
+  const processor = new SqsFifoPartialProcessorAsync();
+  return processPartialResponse({ Records: records }, (r: SQSRecord) => handleRecord(controller, r), processor, {
+    context,
+    skipGroupOnError: true,
+    // Every message failing is reported like any partial failure (SQS redelivers them), not thrown.
+    throwOnFullBatchFailure: false,
+  });
 }

@@ -7,17 +7,18 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import { Tracer } from '@aws-lambda-powertools/tracer';
 import { ControllerError } from '../errors.js';
+import { DEFAULT_METRICS_NAMESPACE, METRIC, POWERTOOLS_SERVICE_NAME, THROTTLE_ERROR_CODES } from '../contracts.js';
 import type { Logger as ControllerLogger } from '../controller/controller.js';
 
 export const logger = new Logger({
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'serverless-service-controller',
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? POWERTOOLS_SERVICE_NAME,
 });
 export const metrics = new Metrics({
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? 'ServerlessServiceController',
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'serverless-service-controller',
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE ?? DEFAULT_METRICS_NAMESPACE,
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? POWERTOOLS_SERVICE_NAME,
 });
 export const tracer = new Tracer({
-  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? 'serverless-service-controller',
+  serviceName: process.env.POWERTOOLS_SERVICE_NAME ?? POWERTOOLS_SERVICE_NAME,
 });
 
 /** The controller's logger interface on top of Powertools' structured logger. */
@@ -27,20 +28,10 @@ export const controllerLogger: ControllerLogger = {
   error: (m, d) => logger.error(m, d ?? {}),
 };
 
-/** Metric names the CloudWatch alarms in infra/ watch. */
-export const METRIC = {
-  reconcileErrors: 'ReconcileErrors',
-  permanentErrors: 'PermanentErrors',
-  throttled: 'Throttled',
-  ssmCommandFailures: 'SsmCommandFailures',
-} as const;
+/** Metric names the CloudWatch alarms in infra/ watch (lib/contracts.ts). */
+export { METRIC };
 
-const THROTTLE_CODES = new Set([
-  'Throttling',
-  'ThrottlingException',
-  'RequestLimitExceeded',
-  'TooManyRequestsException',
-]);
+const THROTTLE_CODES = new Set<string>(THROTTLE_ERROR_CODES);
 
 export type ErrorClass = 'permanent' | 'transient';
 

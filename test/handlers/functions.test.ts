@@ -13,12 +13,16 @@ import { ApiServer } from '../../lib/api/server.js';
 import { readControllerEnv } from '../../lib/config-env.js';
 import { buildRuntime } from '../../lib/runtime/runtime.js';
 import { ensureTable } from '../../lib/store/table.js';
+import { ensureLocalClusterAws, launchLocalNode } from '../../tools/local/cluster-aws.js';
+import type { PushTrigger } from '../../lib/dataplane/triggers.js';
+import type { SsmStatusOutcome } from '../../lib/handlers/dataplane.js';
 import { motoClients, uniqueName } from '../support/aws.js';
 import {
-  envelope,
   externalService,
   failDynamoFor,
   makeTestRuntime,
+  messageFor,
+  messageRecord,
   sqsEvent,
   sqsRecord,
   RecordingLogger,
@@ -81,68 +85,57 @@ afterAll(() => {
 });
 
 describe('functions/*.ts with the runtime built from the environment', () => {
-  it('service-events: an EventBridge event is written to TABLE_NAME and a push request lands on PUSH_QUEUE_URL', async () => {
+  it('service-events: a message for a Service written to TABLE_NAME is reconciled and a push request lands on PUSH_QUEUE_URL', async () => {
     setContainerRuntime(undefined); // cold start: the container builds its runtime from process.env
     const ns = uniqueName('ns');
+    const api = new ApiServer({ dynamodb: clients.dynamodb, tableName: envTable, cfg: readControllerEnv().cluster });
+    const written = await api.applyService(externalService(ns, 'from-env') as unknown as V1Service);
     const out = await handlers.serviceEvents(
-      envelope('Service', 'ADDED', externalService(ns, 'from-env')),
+      sqsEvent([messageRecord(messageFor(written.object, 'ADDED'))]),
       lambdaContext('service-events'),
     );
-    expect(out).toBeUndefined();
-    const api = new ApiServer({ dynamodb: clients.dynamodb, tableName: envTable, cfg: readControllerEnv().cluster });
-    expect((await api.getService(ns, 'from-env')).spec?.clusterIP).toBeTruthy();
-
+    expect(out).toEqual({ batchItemFailures: [] });
     const msgs = await clients.sqs.send(
       new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
     );
     const bodies = (msgs.Messages ?? []).map((m) => JSON.parse(m.Body!) as Record<string, unknown>);
-    expect(bodies).toEqual([{ full: false, generation: 1 }]);
+    expect(bodies).toEqual([{ kind: 'objects', generation: 1 }]); // a typed trigger, no text to match
   });
 });
 
 describe('functions/*.ts with an injected runtime', () => {
   it('service-events: an SQS batch returns batchItemFailures for the transient record only', async () => {
     const ns = uniqueName('ns');
+    let failing = false;
     const t = await makeTestRuntime({
-      middleware: [failDynamoFor({ kind: 'Service', key: `${ns}/flaky` }, () => true)],
+      middleware: [failDynamoFor({ kind: 'Service', key: `${ns}/flaky` }, () => failing)],
     });
+    const fine = (await t.rt.api.applyService(externalService(ns, 'fine') as unknown as V1Service)).object;
+    const bad = (await t.rt.api.applyService(externalService(ns, 'flaky') as unknown as V1Service)).object;
+    failing = true;
     setContainerRuntime(t.rt);
-    const ok = sqsRecord(envelope('Service', 'ADDED', externalService(ns, 'fine')), 'fine');
-    const flaky = sqsRecord(envelope('Service', 'ADDED', externalService(ns, 'flaky')), 'flaky');
+    const ok = messageRecord(messageFor(fine, 'ADDED'));
+    const flaky = messageRecord(messageFor(bad, 'ADDED'));
     const junk = sqsRecord('}{', 'junk');
     const out = await handlers.serviceEvents(sqsEvent([ok, flaky, junk]), lambdaContext('service-events'));
     expect(out).toEqual({ batchItemFailures: [{ itemIdentifier: flaky.messageId }] });
-    expect((await t.rt.api.getService(ns, 'fine')).spec?.clusterIP).toBeTruthy();
-  });
-
-  it('service-events: a direct EventBridge event acknowledges bad input and rethrows a transient failure', async () => {
-    const ns = uniqueName('ns');
-    const t = await makeTestRuntime({
-      middleware: [failDynamoFor({ kind: 'Service', key: `${ns}/flaky` }, () => true)],
-    });
-    setContainerRuntime(t.rt);
-    const ctx = lambdaContext('service-events');
-    // Permanent: acknowledged (resolves), so Lambda's async retries do not repeat it.
-    await expect(handlers.serviceEvents({ source: 'elsewhere', detail: {} }, ctx)).resolves.toBeUndefined();
-    // Transient: rethrown, so the asynchronous invocation is retried.
-    await expect(
-      handlers.serviceEvents(envelope('Service', 'ADDED', externalService(ns, 'flaky')), ctx),
-    ).rejects.toMatchObject({ name: 'ProvisionedThroughputExceededException' });
+    expect(t.pusher.reasons).toEqual(['objects']);
   });
 
   it('node-events: handled, invalid (acknowledged) and transient (rethrown) events', async () => {
     const t = await makeTestRuntime();
+    const aws = await ensureLocalClusterAws(t.clients.ec2, t.clusterName, 'us-east-1');
+    const node = await launchLocalNode(t.clients.ec2, t.clusterName, aws, 0);
     let failPush = false;
-    const calls: string[] = [];
+    const calls: PushTrigger[] = [];
     const rt = buildRuntime(t.rt.env, {
       clients: t.clients,
       log: new RecordingLogger(),
       pusher: {
-        async request(reason: string) {
+        async request(trigger) {
           if (failPush) throw new TransientError('push queue unavailable', 'Unavailable');
-          calls.push(reason);
+          calls.push(trigger);
         },
-        async requestRaw() {},
       },
     });
     setContainerRuntime(rt);
@@ -150,10 +143,10 @@ describe('functions/*.ts with an injected runtime', () => {
     const running = {
       source: 'aws.ec2',
       'detail-type': 'EC2 Instance State-change Notification',
-      detail: { 'instance-id': 'i-0123456789abcdef0', state: 'running' },
+      detail: { 'instance-id': node.instanceId, state: 'running' },
     };
     await expect(handlers.nodeEvents(running, ctx)).resolves.toBeUndefined();
-    expect(calls).toEqual(['node i-0123456789abcdef0 running']);
+    expect(calls).toEqual([{ kind: 'node-joined', instanceId: node.instanceId }]);
     await expect(
       handlers.nodeEvents({ 'detail-type': 'EC2 Instance State-change Notification', detail: {} }, ctx),
     ).resolves.toBeUndefined();
@@ -172,7 +165,7 @@ describe('functions/*.ts with an injected runtime', () => {
       lambdaContext('resync'),
     );
     // Control plane only (no VPC configured): nothing to sweep or requeue.
-    expect(out).toEqual({ reconciled: 3, swept: [], requeue: [] });
+    expect(out).toEqual({ reconciled: 3, swept: [], requeue: [], failed: [] });
     expect(t.pusher.reasons).toEqual(['resync']);
   });
 
@@ -183,23 +176,24 @@ describe('functions/*.ts with an injected runtime', () => {
       sqsEvent([sqsRecord('{"generation":1}', 'g'), sqsRecord('oops', 'g')]),
       lambdaContext('dataplane-push'),
     );
-    expect(out).toEqual({ pushed: undefined, retried: [], skipped: 'data plane not configured' });
+    expect(out).toEqual({ retried: [], pruned: [], skipped: 'data plane not configured' });
   });
 
   it('ssm-status: a failed invocation of our command is recorded in the table and retried', async () => {
     const t = await makeTestRuntime();
     setContainerRuntime(t.rt);
-    await t.rt.dataPlaneStore.putCommand('cmd-abc', 4);
+    await t.rt.dataPlaneStore.putCommand('cmd-abc', { version: 4, digests: { '*': 'digest-4' } });
     const ctx = lambdaContext('ssm-status');
     const ev = (commandId: string, status: string) => ({
       source: 'aws.ssm',
       'detail-type': 'EC2 Command Invocation Status-change Notification',
       detail: { 'command-id': commandId, 'instance-id': 'i-0123456789abcdef0', status },
     });
-    expect(await handlers.ssmStatus(ev('not-ours', 'Failed'), ctx)).toBeUndefined();
-    const node = await handlers.ssmStatus(ev('cmd-abc', 'Failed'), ctx);
-    expect(node).toMatchObject({ instanceId: 'i-0123456789abcdef0', failedVersion: 4, lastStatus: 'Failed' });
-    expect(await t.rt.dataPlaneStore.listNodes()).toMatchObject([{ failedVersion: 4 }]);
-    expect(t.pusher.raw).toEqual([{ retryInstances: ['i-0123456789abcdef0'] }]);
+    expect(await handlers.ssmStatus(ev('not-ours', 'Failed'), ctx)).toEqual({ node: undefined, gaveUp: false });
+    const out = (await handlers.ssmStatus(ev('cmd-abc', 'Failed'), ctx)) as SsmStatusOutcome;
+    expect(out.node).toMatchObject({ instanceId: 'i-0123456789abcdef0', failedVersion: 4, lastStatus: 'Failed' });
+    expect(await t.rt.dataPlaneStore.listNodes()).toMatchObject([{ failedVersion: 4, failures: 1 }]);
+    // that node alone, after its first backoff (10 s); no new version for anyone
+    expect(t.pusher.triggers).toEqual([{ kind: 'retry', instanceIds: ['i-0123456789abcdef0'], delaySeconds: 10 }]);
   });
 });

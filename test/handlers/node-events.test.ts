@@ -6,7 +6,7 @@ import { StartInstancesCommand, StopInstancesCommand, TerminateInstancesCommand 
 import type { V1Service } from '@kubernetes/client-node';
 import { InvalidError } from '../../lib/errors.js';
 import { classifyNodeEvent, handleNodeEvent, type NodeEvent } from '../../lib/handlers/node-events.js';
-import { ensureLocalClusterAws, launchLocalNode, type LocalNode } from '../../lib/local/cluster-aws.js';
+import { ensureLocalClusterAws, launchLocalNode, type LocalNode } from '../../tools/local/cluster-aws.js';
 import { observe } from '../../lib/lb/observe.js';
 import { lbContextFor } from '../../lib/runtime/runtime.js';
 import { motoClients, uniqueName } from '../support/aws.js';
@@ -39,25 +39,31 @@ describe('classifyNodeEvent', () => {
   const id = 'i-0123456789abcdef0';
   it.each([
     ['running', stateChange(id, 'running'), { kind: 'joined', instanceId: id }],
-    ['stopping', stateChange(id, 'stopping'), { kind: 'leaving', instanceId: id }],
-    ['stopped', stateChange(id, 'stopped'), { kind: 'leaving', instanceId: id }],
-    ['shutting-down', stateChange(id, 'shutting-down'), { kind: 'leaving', instanceId: id }],
-    ['terminated', stateChange(id, 'terminated'), { kind: 'leaving', instanceId: id }],
+    ['stopping', stateChange(id, 'stopping'), { kind: 'leaving', instanceId: id, cause: 'stopping' }],
+    ['stopped', stateChange(id, 'stopped'), { kind: 'leaving', instanceId: id, cause: 'stopped' }],
+    ['shutting-down', stateChange(id, 'shutting-down'), { kind: 'leaving', instanceId: id, cause: 'shutting-down' }],
+    ['terminated', stateChange(id, 'terminated'), { kind: 'leaving', instanceId: id, cause: 'terminated' }],
     ['pending', stateChange(id, 'pending'), { kind: 'ignored', reason: 'state pending changes nothing' }],
-    ['spot interruption warning', spotWarning(id), { kind: 'leaving', instanceId: id }],
+    ['spot interruption warning', spotWarning(id), { kind: 'leaving', instanceId: id, cause: 'spot-interruption' }],
     [
       'terminate lifecycle action',
       lifecycle(id),
       {
         kind: 'leaving',
         instanceId: id,
+        cause: 'scale-in',
         lifecycle: { hook: 'drain-from-nlb', group: 'nodes-asg', token: '87654321-4321-4321-4321-210987654321' },
       },
     ],
     [
       'lifecycle action without a token',
       lifecycle(id, { LifecycleActionToken: undefined }),
-      { kind: 'leaving', instanceId: id, lifecycle: { hook: 'drain-from-nlb', group: 'nodes-asg', token: undefined } },
+      {
+        kind: 'leaving',
+        instanceId: id,
+        cause: 'scale-in',
+        lifecycle: { hook: 'drain-from-nlb', group: 'nodes-asg', token: undefined },
+      },
     ],
     [
       'unknown detail-type',
@@ -141,7 +147,7 @@ describe('handleNodeEvent against moto (EC2 + ELBv2), Auto Scaling mocked', () =
     nodes.push(fourth);
     expect(await targets()).toEqual(expected(nodes));
     // A joining node asks for a data-plane push (the SQS pusher makes it a full one for "running").
-    expect(t.pusher.reasons.slice(pushes)).toEqual([`node ${fourth.instanceId} running`]);
+    expect(t.pusher.reasons.slice(pushes)).toEqual([`node-joined ${fourth.instanceId}`]);
   });
 
   // ELB itself drops terminated instances from target groups (moto models that too), so this mostly checks that the

@@ -1,22 +1,28 @@
+/**
+ * The object-message handler (SQS FIFO batches of one message per committed write) against moto: the controller
+ * reads the stored object and reconciles it, skips what a later message covers, keeps FIFO order per object under
+ * partial failure (Powertools' SqsFifoPartialProcessorAsync), and drives LoadBalancer Services' NLBs.
+ */
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   DescribeLoadBalancersCommand,
   DescribeTagsCommand,
   DescribeTargetGroupsCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import type { V1Service } from '@kubernetes/client-node';
-import { SOURCE_RV_ANNOTATION, SOURCE_UID_ANNOTATION } from '../../lib/controller/staleness.js';
+import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { InvalidError } from '../../lib/errors.js';
-import { parseObjectEvent } from '../../lib/events/envelope.js';
-import { handleObjectBatch, handleObjectEvent } from '../../lib/handlers/object-events.js';
-import { ensureLocalClusterAws, launchLocalNode } from '../../lib/local/cluster-aws.js';
+import { logRecordToMessage, parseObjectMessage } from '../../lib/events/object-message.js';
+import { handleObjectBatch } from '../../lib/handlers/object-events.js';
+import { ensureLocalClusterAws, launchLocalNode } from '../../tools/local/cluster-aws.js';
+import { messageGroupFor } from '../../lib/store/log.js';
 import { motoClients, uniqueName } from '../support/aws.js';
 import {
-  envelope,
   externalPod,
   externalService,
   failDynamoFor,
   makeTestRuntime,
+  messageFor,
+  messageRecord,
   sqsRecord,
   type TestRuntime,
 } from './support.js';
@@ -24,197 +30,87 @@ import {
 const svcOf = (t: TestRuntime, ns: string, name: string) => t.rt.api.getService(ns, name);
 const maybeSvc = (t: TestRuntime, ns: string, name: string) =>
   t.rt.api.getService(ns, name).catch(() => undefined as V1Service | undefined);
+const apply = async (t: TestRuntime, obj: unknown) => (await t.rt.api.applyService(obj as V1Service)).object;
 
-describe('handleObjectBatch (SQS FIFO batch) against moto, control plane only', () => {
+describe('object messages, control plane only', () => {
   let t: TestRuntime;
   const ns = uniqueName('ns');
   beforeAll(async () => {
     t = await makeTestRuntime();
   });
 
-  it("ingests an external producer's Service through the API write path; a duplicate message changes nothing", async () => {
-    const ev = envelope('Service', 'ADDED', externalService(ns, 'ext-web', { uid: 'remote-uid-1', rv: '7001' }));
-    const rec = sqsRecord(ev, 'ext-web');
+  it('a message at the stored revision reconciles the stored object and asks for a push; a duplicate is harmless', async () => {
+    const web = await apply(t, externalService(ns, 'web'));
+    const rec = messageRecord(messageFor(web, 'ADDED'));
     expect(await handleObjectBatch(t.rt.controller, [rec])).toEqual({ batchItemFailures: [] });
-
-    const stored = await svcOf(t, ns, 'ext-web');
-    // Allocated by our API server (from the default 10.96.0.0/12 service range), under our own identity.
-    expect(stored.spec?.clusterIP).toMatch(/^10\.(9[6-9]|10[0-9]|11[01])\.\d+\.\d+$/);
-    expect(stored.spec?.clusterIPs).toEqual([stored.spec?.clusterIP]);
-    expect(stored.metadata?.uid).not.toBe('remote-uid-1');
-    expect(stored.metadata?.resourceVersion).toBe('1');
-    expect(stored.metadata?.annotations).toEqual({
-      [SOURCE_UID_ANNOTATION]: 'remote-uid-1',
-      [SOURCE_RV_ANNOTATION]: '7001',
-    });
-    expect(t.pusher.reasons).toContain(`Service ${ns}/ext-web ADDED`);
-
-    // The very same message again (SQS at-least-once), in a batch of its own and twice in one batch.
-    const pushesBefore = t.pusher.reasons.length;
-    expect(await handleObjectBatch(t.rt.controller, [sqsRecord(ev, 'ext-web')])).toEqual({ batchItemFailures: [] });
-    expect(await handleObjectBatch(t.rt.controller, [sqsRecord(ev, 'ext-web'), sqsRecord(ev, 'ext-web')])).toEqual({
-      batchItemFailures: [],
-    });
-    const again = await svcOf(t, ns, 'ext-web');
-    expect(again).toEqual(stored);
-    expect(t.log.decisions().filter((d) => d === `${ns}/ext-web:stale`)).toHaveLength(3);
-    expect(t.pusher.reasons.length).toBe(pushesBefore); // stale events ask for no data-plane push
+    expect(t.log.decisions().at(-1)).toBe(`${ns}/web:reconciled`);
+    expect(t.pusher.reasons.at(-1)).toBe('objects'); // a typed trigger, not text
+    // SQS delivers at least once: the same message again reconciles the same state, and changes no object.
+    expect(await handleObjectBatch(t.rt.controller, [rec, rec])).toEqual({ batchItemFailures: [] });
+    expect(await svcOf(t, ns, 'web')).toEqual(web);
   });
 
-  it('out of order: MODIFIED rv 2 then ADDED rv 1 of the same external object keeps rv 2', async () => {
-    const v1 = externalService(ns, 'ooo', { uid: 'remote-ooo', rv: '1', port: 80 });
-    const v2 = externalService(ns, 'ooo', { uid: 'remote-ooo', rv: '2', port: 8443 });
-    const res = await handleObjectBatch(t.rt.controller, [
-      sqsRecord(envelope('Service', 'MODIFIED', v2), 'ooo'),
-      sqsRecord(envelope('Service', 'ADDED', v1), 'ooo'),
-    ]);
-    expect(res.batchItemFailures).toEqual([]);
-    const stored = await svcOf(t, ns, 'ooo');
-    expect(stored.spec?.ports?.map((p) => p.port)).toEqual([8443]);
-    expect(stored.metadata?.annotations?.[SOURCE_RV_ANNOTATION]).toBe('2');
-    expect(stored.metadata?.resourceVersion).toBe('1'); // one write only
-    expect(t.log.decisions().filter((d) => d.startsWith(`${ns}/ooo:`))).toEqual([
-      `${ns}/ooo:ingest`,
-      `${ns}/ooo:stale`,
-    ]);
-
-    // A newer version after that is taken, and a late DELETED older than it deletes nothing.
-    const v3 = externalService(ns, 'ooo', { uid: 'remote-ooo', rv: '3', port: 9000 });
-    await handleObjectBatch(t.rt.controller, [
-      sqsRecord(envelope('Service', 'MODIFIED', v3), 'ooo'),
-      sqsRecord(envelope('Service', 'DELETED', { ...v2, metadata: { ...v2.metadata } }), 'ooo'),
-    ]);
-    const after = await svcOf(t, ns, 'ooo');
-    expect(after.spec?.ports?.map((p) => p.port)).toEqual([9000]);
-    expect(after.spec?.clusterIP).toBe(stored.spec?.clusterIP); // carried over, as kubectl apply does
-
-    // The producer's own DELETED, newer than what we hold, deletes it.
-    const del = externalService(ns, 'ooo', { uid: 'remote-ooo', rv: '4' });
-    expect(await handleObjectBatch(t.rt.controller, [sqsRecord(envelope('Service', 'DELETED', del), 'ooo')])).toEqual({
-      batchItemFailures: [],
-    });
-    expect(await maybeSvc(t, ns, 'ooo')).toBeUndefined();
-  });
-
-  it('our own (svcctl) writes: the event at the stored rv is current, an older one is stale and writes nothing', async () => {
-    const applied = await t.rt.api.applyService(externalService(ns, 'own') as V1Service);
-    expect(applied.action).toBe('created');
-    const ev1 = applied.event!;
-    const first = await t.rt.controller.handleObjectEvent(
-      parseObjectEvent(envelope('Service', ev1.type, ev1.object as Record<string, unknown>)),
-    );
-    expect(first).toEqual({ decision: 'current', key: `${ns}/own` });
-
-    const updated = await t.rt.api.applyService({
-      ...(externalService(ns, 'own', { port: 81 }) as V1Service),
-    });
-    expect(updated.object.metadata?.resourceVersion).toBe('2');
-    const before = await svcOf(t, ns, 'own');
+  it('a message older than the stored revision is skipped: the later message does the work', async () => {
+    const v1 = await apply(t, externalService(ns, 'lag'));
+    const v2 = await apply(t, externalService(ns, 'lag', { port: 81 }));
     const pushes = t.pusher.reasons.length;
-    // The ADDED at rv 1 arrives again (a redelivery) after the update at rv 2: stale.
-    const res = await handleObjectBatch(t.rt.controller, [
-      sqsRecord(envelope('Service', 'ADDED', ev1.object as Record<string, unknown>), 'own'),
+    await handleObjectBatch(t.rt.controller, [messageRecord(messageFor(v1, 'ADDED'))]);
+    expect(t.log.decisions().at(-1)).toBe(`${ns}/lag:stale`);
+    expect(t.pusher.reasons.length).toBe(pushes);
+    await handleObjectBatch(t.rt.controller, [messageRecord(messageFor(v2, 'MODIFIED'))]);
+    expect(t.log.decisions().at(-1)).toBe(`${ns}/lag:reconciled`);
+    expect((await svcOf(t, ns, 'lag')).spec?.ports?.map((p) => p.port)).toEqual([81]);
+  });
+
+  it('a deleted object: late ADDED/MODIFIED messages are skipped, its DELETED reconciles the deletion', async () => {
+    const v1 = await apply(t, externalService(ns, 'gone'));
+    const gone = (await t.rt.api.deleteService(ns, 'gone')).object;
+    await handleObjectBatch(t.rt.controller, [
+      messageRecord(messageFor(v1, 'ADDED')),
+      messageRecord(messageFor(gone, 'DELETED')),
+      messageRecord(messageFor(v1, 'ADDED')),
     ]);
-    expect(res.batchItemFailures).toEqual([]);
-    expect(t.log.decisions().at(-1)).toBe(`${ns}/own:stale`);
-    expect(await svcOf(t, ns, 'own')).toEqual(before);
+    expect(t.log.decisions().slice(-3)).toEqual([`${ns}/gone:stale`, `${ns}/gone:deleted`, `${ns}/gone:stale`]);
+    expect(t.pusher.reasons.at(-1)).toBe('objects');
+    expect(await maybeSvc(t, ns, 'gone')).toBeUndefined();
+  });
+
+  it('Service status writes need nothing; a Pod status write asks for a push (readiness changes endpoints)', async () => {
+    await apply(t, externalService(ns, 'st'));
+    const st = await t.rt.api.updateServiceStatus(ns, 'st', (s) => ({ ...s, conditions: [] }));
+    const stMsg = messageFor(st.object, 'MODIFIED', { subresource: 'status' });
+    const pushes = t.pusher.reasons.length;
+    await handleObjectBatch(t.rt.controller, [messageRecord(stMsg)]);
+    expect(t.log.decisions().at(-1)).toBe(`${ns}/st:status`);
     expect(t.pusher.reasons.length).toBe(pushes);
 
-    // Our own DELETED event (svcctl deleted it, then published): the stored object is already gone.
-    const gone = await t.rt.api.deleteService(ns, 'own');
-    const out = await t.rt.controller.handleObjectEvent(
-      parseObjectEvent(envelope('Service', 'DELETED', gone.object as Record<string, unknown>)),
-    );
-    expect(out.decision).toBe('current');
-
-    // A re-created Service of the same name is not deleted by a late DELETED of the old incarnation.
-    const again = await t.rt.api.applyService(externalService(ns, 'own') as V1Service);
-    const late = await t.rt.controller.handleObjectEvent(
-      parseObjectEvent(envelope('Service', 'DELETED', gone.object as Record<string, unknown>)),
-    );
-    expect(late.decision).toBe('stale');
-    expect((await svcOf(t, ns, 'own')).metadata?.uid).toBe(again.object.metadata?.uid);
-  });
-
-  it('a DELETED delivered before the events it follows: the object is not re-created by them', async () => {
-    const v1 = externalService(ns, 'gone', { uid: 'remote-gone', rv: '1' });
-    const v2 = externalService(ns, 'gone', { uid: 'remote-gone', rv: '2', port: 81 });
-    const del = externalService(ns, 'gone', { uid: 'remote-gone', rv: '3' });
-    const res = await handleObjectBatch(t.rt.controller, [
-      sqsRecord(envelope('Service', 'DELETED', del), 'gone'),
-      sqsRecord(envelope('Service', 'ADDED', v1), 'gone'),
-      sqsRecord(envelope('Service', 'MODIFIED', v2), 'gone'),
-      sqsRecord(envelope('Service', 'DELETED', del), 'gone'),
-    ]);
-    expect(res.batchItemFailures).toEqual([]);
-    expect(await maybeSvc(t, ns, 'gone')).toBeUndefined();
-    expect(t.log.decisions().filter((d) => d.startsWith(`${ns}/gone:`))).toEqual([
-      `${ns}/gone:current`,
-      `${ns}/gone:stale`,
-      `${ns}/gone:stale`,
-      `${ns}/gone:current`,
-    ]);
-    // A new incarnation (new uid) of the name is created normally, and the old one's late events leave it alone.
-    const fresh = externalService(ns, 'gone', { uid: 'remote-gone-2', rv: '4', port: 82 });
+    await t.rt.api.applyPod(externalPod(ns, 'p') as V1Pod);
+    const ready = await t.rt.api.updatePodStatus(ns, 'p', (s) => ({ ...s, podIP: '10.244.9.9' }));
     await handleObjectBatch(t.rt.controller, [
-      sqsRecord(envelope('Service', 'ADDED', fresh), 'gone'),
-      sqsRecord(envelope('Service', 'MODIFIED', v2), 'gone'),
-      sqsRecord(envelope('Service', 'DELETED', del), 'gone'),
+      messageRecord(messageFor(ready.object, 'MODIFIED', { subresource: 'status' })),
     ]);
-    const stored = await svcOf(t, ns, 'gone');
-    expect(stored.spec?.ports?.map((p) => p.port)).toEqual([82]);
-    expect(stored.metadata?.annotations?.[SOURCE_UID_ANNOTATION]).toBe('remote-gone-2');
+    expect(t.log.decisions().at(-1)).toBe(`${ns}/p:reconciled`);
+    expect(t.pusher.reasons.at(-1)).toBe('objects');
   });
 
-  it('our own object deleted by svcctl: its ADDED arriving after its DELETED does not re-create it', async () => {
-    const created = await t.rt.api.applyService(externalService(ns, 'quick') as V1Service);
-    const gone = await t.rt.api.deleteService(ns, 'quick');
+  it('kinds the controller does not act on are ignored; malformed messages are acknowledged and change nothing', async () => {
+    // Namespaces are acted on (the namespace controller); the kinds the controllers write themselves are not.
+    const sliceMsg = {
+      kind: 'EndpointSlice.discovery.k8s.io',
+      namespace: ns,
+      name: 'web-abcde',
+      uid: 'u',
+      rev: 1,
+      type: 'ADDED' as const,
+    };
     const res = await handleObjectBatch(t.rt.controller, [
-      sqsRecord(envelope('Service', 'DELETED', gone.object as Record<string, unknown>), 'quick'),
-      sqsRecord(envelope('Service', 'ADDED', created.object as Record<string, unknown>), 'quick'),
-    ]);
-    expect(res.batchItemFailures).toEqual([]);
-    expect(await maybeSvc(t, ns, 'quick')).toBeUndefined();
-  });
-
-  it('Pods are ingested with their status (the producer is the kubelet here)', async () => {
-    const pod = externalPod(ns, 'pod-a', { uid: 'remote-pod-a', rv: '10', ip: '10.244.2.9' });
-    const res = await handleObjectBatch(t.rt.controller, [sqsRecord(envelope('Pod', 'ADDED', pod), 'pod-a')]);
-    expect(res.batchItemFailures).toEqual([]);
-    const stored = await t.rt.api.getPod(ns, 'pod-a');
-    expect(stored.status?.podIP).toBe('10.244.2.9');
-    expect(stored.metadata?.annotations?.[SOURCE_UID_ANNOTATION]).toBe('remote-pod-a');
-  });
-
-  it('bad input is acknowledged (permanent) and changes nothing', async () => {
-    const invalid = externalService(ns, 'bad-svc');
-    invalid.spec.ports = [{ name: 'http', port: 70000, protocol: 'TCP', targetPort: 8080 }];
-    const res = await handleObjectBatch(t.rt.controller, [
+      messageRecord(sliceMsg),
       sqsRecord('{"not json', 'x1'),
-      sqsRecord({ source: 'someone-else', 'detail-type': 'Service Change', detail: {} }, 'x2'),
-      sqsRecord(envelope('Service', 'ADDED', invalid), 'bad-svc'),
-      sqsRecord(envelope('Service', 'ADDED', { ...externalPod(ns, 'mismatch'), kind: 'Pod' }), 'mismatch'),
+      sqsRecord({ kind: 'Service', name: 'x', rev: -1, type: 'ADDED' }, 'x2'),
+      sqsRecord({ kind: 'Service', name: 'x', rev: 3, type: 'UPSERTED' }, 'x3'),
     ]);
     expect(res).toEqual({ batchItemFailures: [] });
-    expect(await maybeSvc(t, ns, 'bad-svc')).toBeUndefined();
-    expect(await maybeSvc(t, ns, 'mismatch')).toBeUndefined();
-  });
-
-  it('handleObjectEvent: a direct EventBridge invocation ingests; a malformed event is an InvalidError', async () => {
-    await handleObjectEvent(t.rt.controller, envelope('Service', 'ADDED', externalService(ns, 'direct')));
-    expect((await svcOf(t, ns, 'direct')).spec?.clusterIP).toBeTruthy();
-    await expect(
-      handleObjectEvent(t.rt.controller, { ...envelope('Service', 'ADDED', externalService(ns, 'd2')), detail: 1 }),
-    ).rejects.toThrow(InvalidError);
-    await expect(
-      handleObjectEvent(t.rt.controller, {
-        ...envelope('Service', 'ADDED', externalService(ns, 'd3')),
-        'detail-type': 'Deployment Change',
-      }),
-    ).rejects.toThrow(
-      /invalid event: detail-type: unsupported "Deployment Change": supported values: "Service Change", "Pod Change", "Endpoints Change"/,
-    );
-    expect(await maybeSvc(t, ns, 'd2')).toBeUndefined();
+    expect(t.log.decisions().at(-1)).toBe(`${ns}/web-abcde:ignored`);
   });
 });
 
@@ -225,63 +121,113 @@ describe('partial batch failure keeps FIFO order per message group', () => {
     const t = await makeTestRuntime({
       middleware: [failDynamoFor({ kind: 'Service', key: `${ns}/victim` }, () => faulty)],
     });
+    faulty = false;
+    const alpha = await apply(t, externalService(ns, 'alpha'));
+    const victim = await apply(t, externalService(ns, 'victim'));
+    const gamma = await apply(t, externalService(ns, 'gamma'));
+    const victim2 = await apply(t, externalService(ns, 'victim', { port: 81 }));
+    faulty = true;
     const recs = {
-      before: sqsRecord(envelope('Pod', 'ADDED', externalPod(ns, 'victim', { uid: 'p1', rv: '1' })), 'victim'),
-      a1: sqsRecord(envelope('Service', 'ADDED', externalService(ns, 'alpha', { uid: 'a', rv: '1' })), 'alpha'),
+      a: messageRecord(messageFor(alpha, 'ADDED')),
       junk: sqsRecord('not json at all', 'junk'),
-      victim: sqsRecord(envelope('Service', 'ADDED', externalService(ns, 'victim', { uid: 'v', rv: '1' })), 'victim'),
-      a2: sqsRecord(
-        envelope('Service', 'MODIFIED', externalService(ns, 'alpha', { uid: 'a', rv: '2', port: 81 })),
-        'alpha',
-      ),
-      victimPod: sqsRecord(
-        envelope('Pod', 'MODIFIED', externalPod(ns, 'victim', { uid: 'p1', rv: '2', ip: '10.244.3.3' })),
-        'victim',
-      ),
-      gamma: sqsRecord(envelope('Service', 'ADDED', externalService(ns, 'gamma', { uid: 'g', rv: '1' })), 'gamma'),
+      v1: messageRecord(messageFor(victim, 'ADDED')),
+      g: messageRecord(messageFor(gamma, 'ADDED')),
+      v2: messageRecord(messageFor(victim2, 'MODIFIED')),
     };
-    const batch = Object.values(recs);
-    const res = await handleObjectBatch(t.rt.controller, batch);
+    const res = await handleObjectBatch(t.rt.controller, Object.values(recs));
     expect(res.batchItemFailures).toEqual([
-      { itemIdentifier: recs.victim.messageId },
-      { itemIdentifier: recs.victimPod.messageId },
+      { itemIdentifier: recs.v1.messageId },
+      { itemIdentifier: recs.v2.messageId },
     ]);
-    // Other groups (and the victim group's record before the failure) were processed.
-    expect((await svcOf(t, ns, 'alpha')).spec?.ports?.map((p) => p.port)).toEqual([81]);
-    expect((await svcOf(t, ns, 'gamma')).spec?.clusterIP).toBeTruthy();
-    expect((await t.rt.api.getPod(ns, 'victim')).status?.podIP).toBe('10.244.1.5');
-    // The record after the failure in the same group was not applied (it waits for the redelivery).
+    expect(t.log.decisions()).toEqual([`${ns}/alpha:reconciled`, `${ns}/gamma:reconciled`]);
+    // SQS redelivers the failed records in order; now they go through (the first is stale by then).
     faulty = false;
-    expect(await maybeSvc(t, ns, 'victim')).toBeUndefined();
-
-    // SQS redelivers the failed records in order; now they go through.
-    const retry = await handleObjectBatch(t.rt.controller, [recs.victim, recs.victimPod]);
-    expect(retry.batchItemFailures).toEqual([]);
-    expect((await svcOf(t, ns, 'victim')).spec?.clusterIP).toBeTruthy();
-    expect((await t.rt.api.getPod(ns, 'victim')).status?.podIP).toBe('10.244.3.3');
-  });
-
-  it('records without a MessageGroupId block nothing else', async () => {
-    let faulty = true;
-    const ns = uniqueName('ns');
-    const t = await makeTestRuntime({
-      middleware: [failDynamoFor({ kind: 'Service', key: `${ns}/down` }, () => faulty)],
-    });
-    const noGroup = (body: unknown) => {
-      const r = sqsRecord(body, 'x');
-      delete (r.attributes as { MessageGroupId?: string }).MessageGroupId;
-      return r;
-    };
-    const down = noGroup(envelope('Service', 'ADDED', externalService(ns, 'down')));
-    const up = noGroup(envelope('Service', 'ADDED', externalService(ns, 'up')));
-    const res = await handleObjectBatch(t.rt.controller, [down, up]);
-    faulty = false;
-    expect(res.batchItemFailures).toEqual([{ itemIdentifier: down.messageId }]);
-    expect((await svcOf(t, ns, 'up')).spec?.clusterIP).toBeTruthy();
+    expect((await handleObjectBatch(t.rt.controller, [recs.v1, recs.v2])).batchItemFailures).toEqual([]);
+    expect(t.log.decisions().slice(-2)).toEqual([`${ns}/victim:stale`, `${ns}/victim:reconciled`]);
   });
 });
 
-describe('LoadBalancer Services through the event handler (moto EC2 + ELBv2)', () => {
+describe('change-log stream records and message bodies', () => {
+  const image = (over: Record<string, { S?: string; N?: string }> = {}) => ({
+    pk: { S: 'log' },
+    sk: { S: '00000000000000000042' },
+    rev: { N: '42' },
+    type: { S: 'MODIFIED' },
+    kind: { S: 'Service' },
+    namespace: { S: 'default' },
+    name: { S: 'web' },
+    uid: { S: 'u-1' },
+    body: { S: '{}' },
+    group: { S: 'Service/default/web' },
+    subresource: { S: '' },
+    ...over,
+  });
+
+  it('an INSERT of a log item becomes a message grouped by object, deduplicated by revision', () => {
+    expect(logRecordToMessage({ eventName: 'INSERT', dynamodb: { NewImage: image() } })).toEqual({
+      body: { kind: 'Service', namespace: 'default', name: 'web', uid: 'u-1', rev: 42, type: 'MODIFIED' },
+      groupId: 'Service/default/web',
+      deduplicationId: '42',
+    });
+    const status = logRecordToMessage({
+      eventName: 'INSERT',
+      dynamodb: { NewImage: image({ subresource: { S: 'status' } }) },
+    });
+    expect(status?.body.subresource).toBe('status');
+  });
+
+  it("Events' log items are no messages (the Pipe's filter drops them too): recording one never reconciles", () => {
+    const ev = image({ kind: { S: 'Event' }, name: { S: 'web.0123456789abcdef' }, group: { S: 'Event/default/x' } });
+    expect(logRecordToMessage({ eventName: 'INSERT', dynamodb: { NewImage: ev } })).toBeUndefined();
+    const node = image({ kind: { S: 'Node' }, namespace: { S: '' }, group: { S: 'Node//n' } });
+    expect(logRecordToMessage({ eventName: 'INSERT', dynamodb: { NewImage: node } })?.body.kind).toBe('Node');
+  });
+
+  it('anything else is ignored: object items, the counter, MODIFY/REMOVE records, broken images', () => {
+    expect(logRecordToMessage({ eventName: 'MODIFY', dynamodb: { NewImage: image() } })).toBeUndefined();
+    expect(logRecordToMessage({ eventName: 'REMOVE', dynamodb: {} })).toBeUndefined();
+    expect(
+      logRecordToMessage({ eventName: 'INSERT', dynamodb: { NewImage: image({ pk: { S: 'obj#Service' } }) } }),
+    ).toBeUndefined();
+    expect(
+      logRecordToMessage({ eventName: 'INSERT', dynamodb: { NewImage: { pk: { S: 'rev' }, rev: { N: '3' } } } }),
+    ).toBeUndefined();
+    expect(
+      logRecordToMessage({ eventName: 'INSERT', dynamodb: { NewImage: image({ type: { S: 'BOOKMARK' } }) } }),
+    ).toBeUndefined();
+  });
+
+  it("message groups fit SQS's 128 characters and charset; long keys keep a readable prefix and a hash", () => {
+    expect(messageGroupFor('EndpointSlice.discovery.k8s.io', 'default', 'web-x1')).toBe(
+      'EndpointSlice.discovery.k8s.io/default/web-x1',
+    );
+    const long = messageGroupFor('Service', 'default', 'a'.repeat(200));
+    expect(long).toHaveLength(128);
+    expect(long).toMatch(/^Service\/default\/a+#[0-9a-f]{64}$/);
+    expect(messageGroupFor('Service', 'default', 'b'.repeat(200))).not.toBe(long);
+  });
+
+  it('parseObjectMessage accepts the Pipe template (revision as a string) and refuses malformed bodies', () => {
+    expect(
+      parseObjectMessage({
+        kind: 'Pod',
+        namespace: 'x',
+        name: 'p',
+        uid: '',
+        rev: '7',
+        type: 'DELETED',
+        subresource: '',
+      }),
+    ).toEqual({ kind: 'Pod', namespace: 'x', name: 'p', uid: '', rev: 7, type: 'DELETED' });
+    expect(() => parseObjectMessage({ kind: 'Pod', name: 'p', rev: 'x', type: 'ADDED' })).toThrow(InvalidError);
+    expect(() => parseObjectMessage({ kind: 'Pod', rev: 1, type: 'ADDED' })).toThrow(
+      'invalid object message: name: Required value',
+    );
+    expect(() => parseObjectMessage([1])).toThrow('invalid object message: message: must be a JSON object');
+  });
+});
+
+describe('LoadBalancer Services through object messages (moto EC2 + ELBv2)', () => {
   const clusterName = uniqueName('hlb');
   const clients = motoClients();
   let t: TestRuntime;
@@ -331,50 +277,50 @@ describe('LoadBalancer Services through the event handler (moto EC2 + ELBv2)', (
     }
   }
 
-  it('a Service event creates a tagged NLB and writes the hostname; a DELETED event removes the NLB and its target groups', async () => {
+  it('a Service message creates a tagged NLB and writes the hostname; the DELETED message removes the NLB and its target groups', async () => {
     const ns = uniqueName('lbns');
-    const svc = externalService(ns, 'shop', { uid: 'remote-shop', rv: '100', type: 'LoadBalancer' });
-    const res = await handleObjectBatch(t.rt.controller, [sqsRecord(envelope('Service', 'ADDED', svc), 'shop')]);
+    const shop = await apply(t, externalService(ns, 'shop', { type: 'LoadBalancer' }));
+    const res = await handleObjectBatch(t.rt.controller, [messageRecord(messageFor(shop, 'ADDED'))]);
     expect(res.batchItemFailures).toEqual([]);
 
     const stored = await svcOf(t, ns, 'shop');
     const hostname = stored.status?.loadBalancer?.ingress?.[0]?.hostname;
     expect(hostname).toBeTruthy();
-    expect(stored.spec?.ports?.[0]?.nodePort).toBeGreaterThanOrEqual(30000);
+    expect(Number(stored.metadata?.resourceVersion)).toBeGreaterThan(Number(shop.metadata?.resourceVersion));
     expect(stored.status?.conditions?.find((c) => c.type === 'LoadBalancerReady')).toMatchObject({
       status: 'True',
       reason: 'EnsuredLoadBalancer',
     });
-
-    // Exactly one NLB in the account carries this Service's name tag (and this cluster's tag).
     const mine = await nlbsOf(`${ns}/shop`);
     expect(mine).toHaveLength(1);
     expect(mine[0]!.dns).toBe(hostname);
     const tgs = await clients.elbv2.send(new DescribeTargetGroupsCommand({ LoadBalancerArn: mine[0]!.arn }));
     expect(tgs.TargetGroups?.map((g) => g.Port)).toEqual([stored.spec?.ports?.[0]?.nodePort]);
 
-    // A duplicate of the same event changes nothing: no second NLB, same status.
-    await handleObjectBatch(t.rt.controller, [sqsRecord(envelope('Service', 'ADDED', svc), 'shop')]);
+    // The status write's own message needs nothing; the first message again is stale. No second NLB either way.
+    await handleObjectBatch(t.rt.controller, [
+      messageRecord(messageFor(stored, 'MODIFIED', { subresource: 'status' })),
+      messageRecord(messageFor(shop, 'ADDED')),
+    ]);
+    expect(t.log.decisions().slice(-2)).toEqual([`${ns}/shop:status`, `${ns}/shop:stale`]);
     expect(await svcOf(t, ns, 'shop')).toEqual(stored);
     expect(await nlbsOf(`${ns}/shop`)).toHaveLength(1);
 
-    // The producer deletes it.
-    const del = externalService(ns, 'shop', { uid: 'remote-shop', rv: '101', type: 'LoadBalancer' });
-    const res2 = await handleObjectBatch(t.rt.controller, [sqsRecord(envelope('Service', 'DELETED', del), 'shop')]);
+    const gone = (await t.rt.api.deleteService(ns, 'shop')).object;
+    const res2 = await handleObjectBatch(t.rt.controller, [messageRecord(messageFor(gone, 'DELETED'))]);
     expect(res2.batchItemFailures).toEqual([]);
-    expect(await maybeSvc(t, ns, 'shop')).toBeUndefined();
     await expectGone(mine[0]!);
   });
 
   it('a Service changed from LoadBalancer to ClusterIP loses its NLB at once (not only at the next resync)', async () => {
     const ns = uniqueName('lbns');
-    const lb = externalService(ns, 'api', { uid: 'remote-api', rv: '1', type: 'LoadBalancer' });
-    await handleObjectBatch(t.rt.controller, [sqsRecord(envelope('Service', 'ADDED', lb), 'api')]);
+    const lb = await apply(t, externalService(ns, 'api', { type: 'LoadBalancer' }));
+    await handleObjectBatch(t.rt.controller, [messageRecord(messageFor(lb, 'ADDED'))]);
     const [nlb] = await nlbsOf(`${ns}/api`);
     expect(nlb).toBeDefined();
 
-    const cip = externalService(ns, 'api', { uid: 'remote-api', rv: '2', type: 'ClusterIP' });
-    const res = await handleObjectBatch(t.rt.controller, [sqsRecord(envelope('Service', 'MODIFIED', cip), 'api')]);
+    const cip = await apply(t, externalService(ns, 'api', { type: 'ClusterIP' }));
+    const res = await handleObjectBatch(t.rt.controller, [messageRecord(messageFor(cip, 'MODIFIED'))]);
     expect(res.batchItemFailures).toEqual([]);
     await expectGone(nlb!);
     const stored = await svcOf(t, ns, 'api');

@@ -2,28 +2,32 @@
 import type { SQSRecord } from 'aws-lambda';
 import type { AwsClients, ClientMiddleware } from '../../lib/aws/clients.js';
 import { readControllerEnv } from '../../lib/config-env.js';
-import type { Logger } from '../../lib/controller/controller.js';
-import { DETAIL_TYPES, EVENT_SOURCE, type ObjectKind, type WatchEventType } from '../../lib/events/envelope.js';
+import type { DataPlanePusher, Logger } from '../../lib/controller/controller.js';
+import type { PushTrigger } from '../../lib/dataplane/triggers.js';
+import type { ChangeType, ObjectMessage } from '../../lib/events/object-message.js';
+import { messageGroupFor } from '../../lib/store/log.js';
+import type { KubeObject } from '../../lib/store/types.js';
 import { buildRuntime, type Runtime } from '../../lib/runtime/runtime.js';
 import { ensureTable } from '../../lib/store/table.js';
 import { motoClients, uniqueName } from '../support/aws.js';
 
-let eventSeq = 0;
-
-/** An EventBridge event as the rule delivers it (and as the Pipe puts it, verbatim, into an SQS body). */
-export function envelope(kind: ObjectKind, type: WatchEventType, object: Record<string, unknown>) {
-  const meta = (object.metadata ?? {}) as { namespace?: string; name?: string };
+/** The object message the change log's stream produces for a write whose result is `obj`. */
+export function messageFor(obj: KubeObject, type: ChangeType, opts: { subresource?: 'status' } = {}): ObjectMessage {
+  const m = obj.metadata ?? {};
   return {
-    version: '0',
-    id: `evt-${process.pid}-${++eventSeq}`,
-    source: EVENT_SOURCE,
-    'detail-type': DETAIL_TYPES[kind],
-    account: '123456789012',
-    time: new Date().toISOString(),
-    region: 'us-east-1',
-    resources: [`k8s:${kind.toLowerCase()}:${meta.namespace ?? 'default'}/${meta.name ?? ''}`],
-    detail: { type, object },
+    kind: obj.kind ?? 'Service',
+    namespace: m.namespace ?? '',
+    name: m.name ?? '',
+    uid: m.uid ?? '',
+    rev: Number(m.resourceVersion),
+    type,
+    ...opts,
   };
+}
+
+/** The SQS FIFO record carrying `msg`, grouped as the Pipe groups it. */
+export function messageRecord(msg: ObjectMessage): SQSRecord {
+  return sqsRecord(msg, messageGroupFor(msg.kind, msg.namespace, msg.name));
 }
 
 let recordSeq = 0;
@@ -96,20 +100,26 @@ export function externalPod(ns: string, name: string, opts: { uid?: string; rv?:
   };
 }
 
-/** Records every push request, so tests can tell processed events (which ask for a push) from skipped ones. */
-export class RecordingPusher {
-  reasons: string[] = [];
-  raw: unknown[] = [];
-  async request(reason: string): Promise<void> {
-    this.reasons.push(reason);
+/** Records every push trigger, so tests can tell processed events (which ask for a push) from skipped ones. */
+export class RecordingPusher implements DataPlanePusher {
+  triggers: PushTrigger[] = [];
+  async request(trigger: PushTrigger): Promise<void> {
+    this.triggers.push(trigger);
   }
-  async requestRaw(req: unknown): Promise<void> {
-    this.raw.push(req);
+  /** The triggers as short text: `objects`, `resync`, `node-joined i-...`, `retry i-... after 10s`. */
+  get reasons(): string[] {
+    return this.triggers.map((t) =>
+      t.kind === 'retry'
+        ? `retry ${t.instanceIds.join(',')} after ${t.delaySeconds ?? 0}s`
+        : 'instanceId' in t
+          ? `${t.kind} ${t.instanceId}`
+          : t.kind,
+    );
   }
 }
 
 /**
- * Keeps the controller's structured log lines (decisions are logged as `object event`). The methods are arrow
+ * Keeps the controller's structured log lines (decisions are logged as `object message`). The methods are arrow
  * properties because lib/runtime/runtime.ts passes them on unbound (`(cond ? log.error : log.info)(...)`).
  */
 export class RecordingLogger implements Logger {
@@ -124,7 +134,7 @@ export class RecordingLogger implements Logger {
     this.lines.push({ level: 'error', msg, data });
   };
   decisions(): string[] {
-    return this.lines.filter((l) => l.msg === 'object event').map((l) => `${l.data?.key}:${l.data?.decision}`);
+    return this.lines.filter((l) => l.msg === 'object message').map((l) => `${l.data?.key}:${l.data?.decision}`);
   }
 }
 
