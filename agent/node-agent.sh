@@ -12,15 +12,18 @@
 #   SSC_INLINE           base64 of a gzip'd tar holding manifest.tsv and bundles/ (small pushes), or empty
 #   SSC_ROOT             prefix for every path written (tests, local mode); empty on a real node
 #   SSC_INSTANCE_ID      overrides the instance id read from IMDSv2 (tests, local mode)
-#   SSC_AGENT_DIR        where healthcheck.py and externalname-dns.py live
+#   SSC_AGENT_DIR        where healthcheck.py and dns-responder.py live
 #   SSC_DNS              on | off  (manage dnsmasq; default on)
 #   SSC_DNS_LISTEN       address dnsmasq listens on (default 169.254.20.10 on a dummy interface, NodeLocal-DNS style)
 #   SSC_DNS_UPSTREAM     upstream resolver (default 169.254.169.253, the Amazon-provided VPC resolver)
+#   SSC_HOST_RESOLV_CONF the node's resolv.conf whose search domains Pods inherit, as the kubelet's --resolv-conf (default
+#                        /etc/resolv.conf)
 #   SSC_RESTORE          1: re-apply the last applied bundle kept on disk (boot-time restore: kernel rules, dnsmasq
 #                        and the health server do not survive a reboot); no SSM parameters are read
 #
 # Output: exit status 0 on success, non-zero on failure, and one line of JSON on stdout:
-#   {"status":"applied|unchanged|stale|failed","version":N,"instance":"i-...","rules":"full|delta|none","detail":"..."}
+#   {"status":"applied|unchanged|stale|failed","version":N,"instance":"i-...","rules":"full|delta|none",
+#    "dns":"started|reloaded|unchanged|off","detail":"..."}
 # A failed apply leaves the previous rules, DNS, env files and health data in place (every step is checked first
 # and swapped in atomically; nft -f is one kernel transaction).
 set -uo pipefail
@@ -42,12 +45,13 @@ DNS_LISTEN="${SSC_DNS_LISTEN:-169.254.20.10}"
 DNS_UPSTREAM="${SSC_DNS_UPSTREAM:-169.254.169.253}"
 INSTANCE="${SSC_INSTANCE_ID:-}"
 RULES="none"
+DNS_DONE="off"
 WORK=""
 
 json_escape() { printf '%s' "$1" | tr -d '\000-\037' | sed 's/\\/\\\\/g; s/"/\\"/g'; }
 report() { # status detail
-  printf '{"status":"%s","version":%s,"instance":"%s","rules":"%s","detail":"%s"}\n' \
-    "$1" "${VERSION:-0}" "$(json_escape "$INSTANCE")" "$RULES" "$(json_escape "$2")"
+  printf '{"status":"%s","version":%s,"instance":"%s","rules":"%s","dns":"%s","detail":"%s"}\n' \
+    "$1" "${VERSION:-0}" "$(json_escape "$INSTANCE")" "$RULES" "$DNS_DONE" "$(json_escape "$2")"
 }
 fail() { report failed "$1"; exit "${2:-1}"; }
 cleanup() { [ -n "$WORK" ] && rm -rf -- "$WORK"; }
@@ -73,7 +77,7 @@ fi
 [[ "$DNS" =~ ^(on|off)$ ]] || fail "invalid SSC_DNS"
 IPV4='^([0-9]{1,3}\.){3}[0-9]{1,3}$'
 [[ "$DNS_LISTEN" =~ $IPV4 && "$DNS_UPSTREAM" =~ $IPV4 ]] || fail "invalid DNS addresses"
-for tool in nft sha256sum tar base64; do command -v "$tool" >/dev/null || fail "missing tool: $tool"; done
+for tool in nft sha256sum tar base64 awk; do command -v "$tool" >/dev/null || fail "missing tool: $tool"; done
 
 # --- who am I --------------------------------------------------------------------------------------------------
 if [ -z "$INSTANCE" ]; then
@@ -157,14 +161,23 @@ if [ "$RESTORE" = 0 ] && [ "$VERSION" -eq "$APPLIED" ] && table_present; then
   report unchanged "version $VERSION already applied"; exit 0
 fi
 
-# --- rules: delta when exactly one step behind, else the full ruleset; both checked before they are applied -------
+# --- rules: the delta from this node's version when it has it, else a full sync; one transaction either way ---------
 apply_nft() { nft -c -f "$1" >"$WORK/nft.err" 2>&1 && nft -f "$1" >>"$WORK/nft.err" 2>&1; }
+# A full sync never deletes the table (that would forget every sessionAffinity client): nft-sync.awk turns what the
+# kernel holds into a prelude that flushes and deletes all of it except the affinity sets the ruleset declares again,
+# and the prelude and the ruleset go into the kernel as ONE checked transaction.
+full_sync() {
+  # (no table yet, e.g. first apply or after a reboot: an empty listing, so an empty prelude)
+  { { nft -t list table ip sscontroller 2>/dev/null || true; } | awk -f "$AGENT_DIR/nft-sync.awk" "$1" - && cat "$1"; } \
+    >"$WORK/full.nft" &&
+    apply_nft "$WORK/full.nft"
+}
 # The delta skips the separate `nft -c` pass: `nft -f` is one kernel transaction either way (all or nothing), each
 # nft run pays a cache load that grows with the table, and a refused delta falls back to the checked full ruleset.
 if [ "$MODE" = delta ] && [ -f "$B/delta.nft" ] && [ "$(cat "$B/delta.base" 2>/dev/null)" = "$APPLIED" ] &&
   table_present && nft -f "$B/delta.nft" >"$WORK/nft.err" 2>&1; then
   RULES=delta
-elif apply_nft "$B/ruleset.nft"; then
+elif full_sync "$B/ruleset.nft"; then
   RULES=full
 else
   fail "nft rejected the ruleset, previous rules kept: $(head -c 300 "$WORK/nft.err")" 2
@@ -208,40 +221,98 @@ stop_pid() {
   rm -f "$1"
 }
 DNS_DETAIL=""
-if [ "$DNS" = on ] && ! command -v dnsmasq >/dev/null; then
-  DNS_DETAIL="; dnsmasq is not installed, DNS not served"
-elif [ "$DNS" = on ]; then
-  if ! dnsmasq --test --conf-file="$B/dnsmasq.conf" >/dev/null 2>&1; then
-    DNS_DETAIL="; dnsmasq rejected the new config, previous DNS kept"
-  else
-    install -m 0644 "$B/externalnames.txt" "$STATE_DIR/externalnames.txt.new" && mv -f "$STATE_DIR/externalnames.txt.new" "$STATE_DIR/externalnames.txt"
-    install -m 0644 "$B/dnsmasq.conf" "$CONF_DIR/dnsmasq.d/sscontroller.conf.new" &&
-      mv -f "$CONF_DIR/dnsmasq.d/sscontroller.conf.new" "$CONF_DIR/dnsmasq.d/sscontroller.conf"
-    # The listen address must be local: NodeLocal-DNS style, a link-local address on a dummy interface.
-    if ! ip -o addr show | grep -q " inet $DNS_LISTEN/"; then
-      ip link add ssc-dns type dummy 2>/dev/null; ip link set ssc-dns up; ip addr add "$DNS_LISTEN/32" dev ssc-dns 2>/dev/null
-    fi
-    cat >"$CONF_DIR/dnsmasq-node.conf" <<CONF
+# Installs $B/dns/<f> under $STATE_DIR/dns when its content differs; sets DNS_CHANGED=1 if any did.
+install_dns_files() {
+  DNS_CHANGED=0
+  mkdir -p "$STATE_DIR/dns"
+  for f in hosts servers records; do
+    [ "$(sha_of "$B/dns/$f" 2>/dev/null)" = "$(sha_of "$STATE_DIR/dns/$f" 2>/dev/null)" ] && continue
+    install -m 0644 "$B/dns/$f" "$STATE_DIR/dns/$f.new" && mv -f "$STATE_DIR/dns/$f.new" "$STATE_DIR/dns/$f" && DNS_CHANGED=1
+  done
+}
+# dnsmasq's start-up configuration: everything that changes per push is in the files above, which SIGHUP re-reads.
+node_dns_conf() {
+  cat <<CONF
 # Written by the sscontroller node agent.
 listen-address=$DNS_LISTEN
 bind-interfaces
-except-interface=lo
 no-resolv
 no-hosts
 server=$DNS_UPSTREAM
 local-ttl=5
 cache-size=10000
 conf-file=$CONF_DIR/dnsmasq.d/sscontroller.conf
+addn-hosts=$STATE_DIR/dns/hosts
+servers-file=$STATE_DIR/dns/servers
 CONF
-    [ "$DNS_LISTEN" = 127.0.0.1 ] && sed -i '/^except-interface=lo$/d' "$CONF_DIR/dnsmasq-node.conf"
-    # dnsmasq reads host-record/srv-host/server only at start-up (SIGHUP reloads hosts files only): restart it.
-    stop_pid "$RUN_DIR/dnsmasq.pid"
-    dnsmasq --conf-file="$CONF_DIR/dnsmasq-node.conf" --pid-file="$RUN_DIR/dnsmasq.pid" >>"$RUN_DIR/dnsmasq.log" 2>&1 9>&- ||
-      DNS_DETAIL="; dnsmasq failed to start"
-    if ! pid_alive "$RUN_DIR/externalname.pid" && [ -f "$AGENT_DIR/externalname-dns.py" ]; then
-      setsid python3 "$AGENT_DIR/externalname-dns.py" --data "$STATE_DIR/externalnames.txt" --listen 127.0.0.1 \
-        --port 5354 --upstream "$DNS_LISTEN" --pid-file "$RUN_DIR/externalname.pid" </dev/null >>"$RUN_DIR/externalname.log" 2>&1 9>&- &
+  [ "$DNS_LISTEN" = 127.0.0.1 ] || echo 'except-interface=lo'
+}
+if [ "$DNS" = on ] && ! command -v dnsmasq >/dev/null; then
+  DNS_DETAIL="; dnsmasq is not installed, DNS not served"
+elif [ "$DNS" = on ]; then
+  if ! dnsmasq --test --conf-file="$B/dnsmasq.conf" >/dev/null 2>&1; then
+    DNS_DETAIL="; dnsmasq rejected the new config, previous DNS kept"
+  else
+    install_dns_files
+    # The listen address must be local: NodeLocal-DNS style, a link-local address on a dummy interface.
+    if ! ip -o addr show | grep -q " inet $DNS_LISTEN/"; then
+      ip link add ssc-dns type dummy 2>/dev/null; ip link set ssc-dns up; ip addr add "$DNS_LISTEN/32" dev ssc-dns 2>/dev/null
     fi
+    node_dns_conf >"$WORK/dnsmasq-node.conf"
+    if pid_alive "$RUN_DIR/dnsmasq.pid" && [ "$(sha_of "$WORK/dnsmasq-node.conf")" = "$(sha_of "$CONF_DIR/dnsmasq-node.conf" 2>/dev/null)" ] &&
+      [ "$(sha_of "$B/dnsmasq.conf")" = "$(sha_of "$CONF_DIR/dnsmasq.d/sscontroller.conf" 2>/dev/null)" ]; then
+      # Same start-up configuration: a data change is a reload. The responder first, so that names dnsmasq starts
+      # forwarding to it already have their records. SIGHUP also empties dnsmasq's cache.
+      if [ "$DNS_CHANGED" = 1 ]; then
+        pid_alive "$RUN_DIR/dns-responder.pid" && kill -HUP "$(cat "$RUN_DIR/dns-responder.pid")" 2>/dev/null
+        kill -HUP "$(cat "$RUN_DIR/dnsmasq.pid")" 2>/dev/null
+        DNS_DONE="reloaded"
+      else
+        DNS_DONE="unchanged"
+      fi
+    else
+      # First start, a restart after a reboot or crash, or a new cluster domain / listen address: (re)start.
+      install -m 0644 "$B/dnsmasq.conf" "$CONF_DIR/dnsmasq.d/sscontroller.conf.new" &&
+        mv -f "$CONF_DIR/dnsmasq.d/sscontroller.conf.new" "$CONF_DIR/dnsmasq.d/sscontroller.conf"
+      mv -f "$WORK/dnsmasq-node.conf" "$CONF_DIR/dnsmasq-node.conf"
+      stop_pid "$RUN_DIR/dnsmasq.pid"
+      if dnsmasq --conf-file="$CONF_DIR/dnsmasq-node.conf" --pid-file="$RUN_DIR/dnsmasq.pid" >>"$RUN_DIR/dnsmasq.log" 2>&1 9>&-; then
+        DNS_DONE="started"
+      else
+        DNS_DETAIL="; dnsmasq failed to start"
+      fi
+    fi
+    if ! pid_alive "$RUN_DIR/dns-responder.pid" && [ -f "$AGENT_DIR/dns-responder.py" ]; then
+      setsid python3 "$AGENT_DIR/dns-responder.py" --data "$STATE_DIR/dns/records" --listen 127.0.0.1 \
+        --port 5354 --upstream "$DNS_LISTEN" --pid-file "$RUN_DIR/dns-responder.pid" </dev/null >>"$RUN_DIR/dns-responder.log" 2>&1 9>&- &
+    fi
+  fi
+fi
+
+# --- Pod DNS: what a kubelet (or anything creating Pod sandboxes) on this node needs ----------------------------------
+# pod-dns.tsv (lib/dataplane/render/resolv.ts) holds the cluster part of the ClusterFirst search list per namespace;
+# like the kubelet, the agent appends this node's own search domains and names its own DNS address as nameserver.
+# pod-resolv/<namespace>.conf is then exactly the resolv.conf the kubelet gives a ClusterFirst Pod with
+# --cluster-dns=$DNS_LISTEN; kubelet-dns.yaml is the KubeletConfiguration fragment that makes the kubelet do so.
+if [ -f "$B/pod-dns.tsv" ]; then
+  host_search="$(awk '$1 == "search" { $1 = ""; s = $0 } END { print s }' "${SSC_HOST_RESOLV_CONF:-/etc/resolv.conf}" 2>/dev/null)"
+  [[ "$host_search" =~ ^[A-Za-z0-9.\ -]*$ ]] || host_search=""
+  domain="$(awk -F'\t' '$1 == "domain" { print $2 }' "$B/pod-dns.tsv")"
+  pod_opts="$(awk -F'\t' '$1 == "options" { print $2 }' "$B/pod-dns.tsv")"
+  if [[ "$domain" =~ ^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$ && "$pod_opts" =~ ^[a-z0-9:\ ]*$ ]]; then
+    rm -rf "$STATE_DIR/pod-resolv.new" && mkdir -p "$STATE_DIR/pod-resolv.new"
+    awk -F'\t' -v host="$host_search" -v ns_ip="$DNS_LISTEN" -v opts="$pod_opts" -v dir="$STATE_DIR/pod-resolv.new" '
+      $1 == "search" && $2 ~ /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/ {
+        n = split($3 " " host, s, " "); out = ""; split("", seen)
+        for (i = 1; i <= n; i++) { d = s[i]; sub(/\.$/, "", d); if (d == "" || (d in seen)) continue; seen[d] = 1; out = out (out == "" ? "" : " ") d }
+        f = dir "/" $2 ".conf"; printf "search %s\nnameserver %s\noptions %s\n", out, ns_ip, opts > f; close(f)
+      }' "$B/pod-dns.tsv"
+    rm -rf "$STATE_DIR/pod-resolv.old"
+    { [ ! -d "$STATE_DIR/pod-resolv" ] || mv "$STATE_DIR/pod-resolv" "$STATE_DIR/pod-resolv.old"; } &&
+      mv "$STATE_DIR/pod-resolv.new" "$STATE_DIR/pod-resolv" && rm -rf "$STATE_DIR/pod-resolv.old"
+    printf '%s\n' '# Written by the sscontroller node agent: a KubeletConfiguration fragment (kubelet --config-dir).' \
+      'apiVersion: kubelet.config.k8s.io/v1beta1' 'kind: KubeletConfiguration' 'clusterDNS:' "  - $DNS_LISTEN" \
+      "clusterDomain: $domain" >"$CONF_DIR/kubelet-dns.yaml.new" && mv -f "$CONF_DIR/kubelet-dns.yaml.new" "$CONF_DIR/kubelet-dns.yaml"
   fi
 fi
 

@@ -14,7 +14,7 @@ import { performance } from 'node:perf_hooks';
 import { renderDelta, renderRuleset } from '../lib/dataplane/render/nft.js';
 import type { DataPlaneState } from '../lib/dataplane/render/state.js';
 import { DEFAULT_CLUSTER_CONFIG, type StoredService } from '../lib/model/types.js';
-import { sh, Testbed, type NodeNs, type PodNs } from '../lib/netns/index.js';
+import { sh, Testbed, type NodeNs, type PodNs } from '../tools/netns/index.js';
 
 const SIZES = process.argv.slice(2).map(Number).filter(Boolean);
 const sizes = SIZES.length ? SIZES : [100, 1000, 10000];
@@ -177,7 +177,7 @@ interface Row {
 
 async function main(): Promise<void> {
   const rows: Row[] = [];
-  const tb = await Testbed.create('h4bench');
+  const tb = await Testbed.forRun('sscbench');
   try {
     const ours = await setupNode(tb, 'ours');
     const ipt = await setupNode(tb, 'ipt');
@@ -190,9 +190,11 @@ async function main(): Promise<void> {
       const render = await timed(() => {
         text = renderRuleset(s0, 'n');
       });
+      // A node's first apply (no table yet); a full sync over an existing table adds the prelude's flush/delete lines.
+      await tb.exec(ours.node.ns, ['nft', 'delete', 'table', 'ip', 'sscontroller']);
       const full = await timed(() => nftApply(tb, ours.node.ns, text));
-      const delta = renderDelta(s0, s1, 'n');
-      const back = renderDelta(s1, s0, 'n');
+      const delta = renderDelta(s0, s1, 'n')!;
+      const back = renderDelta(s1, s0, 'n')!;
       const changes: number[] = [];
       for (let i = 0; i < CHANGES; i++)
         changes.push(await timed(() => nftApply(tb, ours.node.ns, i % 2 ? back : delta)));

@@ -6,16 +6,18 @@
  *
  * Formats (read by agent/node-agent.sh with tar, awk and sha256sum only):
  *   manifest.tsv   "<instance-id|*>\t<bundle sha256>\t<location>"  location = inline:bundles/<sha>.tgz | https URL
- *   bundle .tgz    version, ruleset.nft, [delta.nft, delta.base], dnsmasq.conf, externalnames.txt, health.tsv,
+ *   bundle .tgz    version, ruleset.nft, [delta.nft, delta.base], dnsmasq.conf, dns/{hosts,servers,records}, pod-dns.tsv,
+ *                  health.tsv,
  *                  env/<namespace>.env, SHA256SUMS
  * No AWS SDK and no fs: this is data in, bytes out.
  */
 import { renderUdpConntrack } from './render/conntrack.js';
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { renderDnsConfig, renderExternalNames } from './render/dns.js';
+import { renderDns } from './render/dns.js';
 import { renderEnvFiles } from './render/env.js';
 import { renderHealthData } from './render/health.js';
+import { renderPodDns } from './render/resolv.js';
 import { buildModel, diffModels, renderModel } from './render/nft.js';
 import { serviceViews, type DataPlaneState } from './render/state.js';
 
@@ -52,16 +54,23 @@ export const tgz = (files: Record<string, string | Buffer>): Buffer => gzipSync(
 export interface PushInput {
   next: DataPlaneState;
   version: number;
-  /** The state of the previous push, when known: bundles then carry a delta from it. */
+  /** Delta base of every node not in `nodeBases`, and of the '*' entry (usually the previous push). */
   prev?: { state: DataPlaneState; version: number };
+  /**
+   * Nodes that stand at another version than `prev` (each node's applied version, as SSM reported it): their bundle
+   * carries a delta from that version's state, or the full ruleset only when the state is not at hand.
+   */
+  nodeBases?: { version: number; state?: DataPlaneState; instanceIds: string[] }[];
 }
 
 export interface Push {
   version: number;
-  /** instance id (or '*') -> bundle sha256 */
+  /** instance id (or '*') -> bundle sha256; nodes whose bundle is the '*' one are not listed. */
   entries: { instanceId: string; sha256: string }[];
   /** bundle sha256 -> .tgz bytes */
   bundles: Map<string, Buffer>;
+  /** Content digest (contentDigest) of each node-specific rendering, and of every other node's under '*'. */
+  digests: Record<string, string>;
 }
 
 /** Nodes whose rules differ from the '*' rendering: those hosting a ready endpoint of a Local-policy Service. */
@@ -74,17 +83,35 @@ function nodeSensitive(state: DataPlaneState): Set<string> {
   return names;
 }
 
-function nodeFiles(input: PushInput, nodeName: string, shared: Record<string, string>): Record<string, string> {
-  const model = buildModel(input.next, nodeName);
-  const files: Record<string, string> = {
-    ...shared,
-    version: `${input.version}\n`,
-    'ruleset.nft': renderModel(model),
-    'health.tsv': renderHealthData(input.next, nodeName),
-  };
-  if (input.prev) {
-    files['delta.nft'] = diffModels(buildModel(input.prev.state, nodeName), model);
-    files['delta.base'] = `${input.prev.version}\n`;
+/** Files of a bundle that are the same whatever version or base: what a node ends up holding. */
+const PER_VERSION = new Set(['version', 'delta.nft', 'delta.base', 'SHA256SUMS']);
+
+/** Digest of what a node holds after applying a bundle (rules, DNS, env, health): equal digests, nothing to send. */
+export function contentDigest(files: Record<string, string>): string {
+  return sha256hex(
+    Object.keys(files)
+      .filter((f) => !PER_VERSION.has(f))
+      .sort()
+      .map((f) => `${f} ${sha256hex(files[f]!)}\n`)
+      .join(''),
+  );
+}
+
+interface Rendering {
+  files: Record<string, string>;
+  model: ReturnType<typeof buildModel>;
+}
+
+function withBase(
+  r: Rendering,
+  nodeName: string,
+  base: { version: number; state?: DataPlaneState } | undefined,
+): Record<string, string> {
+  const files = { ...r.files };
+  const delta = base?.state && diffModels(buildModel(base.state, nodeName), r.model);
+  if (base && delta !== undefined) {
+    files['delta.nft'] = delta;
+    files['delta.base'] = `${base.version}\n`;
   }
   files.SHA256SUMS = Object.keys(files)
     .sort()
@@ -93,33 +120,84 @@ function nodeFiles(input: PushInput, nodeName: string, shared: Record<string, st
   return files;
 }
 
-/** Render every node's bundle for one push. Nodes with identical output share one bundle. */
-export function buildPush(input: PushInput): Push {
+export interface PreparedPush {
+  /** Content digest of each node-specific rendering by instance id, and of every other node's under '*'. */
+  digests: Record<string, string>;
+  /** Bundles for `version`, each a delta from the version its node stands at (see PushInput). */
+  build(args: Omit<PushInput, 'next'>): Push;
+}
+
+/**
+ * Renders the desired state once per distinct node rendering and digests it, so a caller can tell "nothing changed"
+ * without allocating a version or compressing anything; `build` then makes the bundles.
+ */
+export function preparePush(next: DataPlaneState): PreparedPush {
+  const dns = renderDns(next);
   const shared: Record<string, string> = {
-    'dnsmasq.conf': renderDnsConfig(input.next),
-    'externalnames.txt': renderExternalNames(input.next),
-    'conntrack.tsv': renderUdpConntrack(input.next),
+    'dnsmasq.conf': dns.conf,
+    'dns/hosts': dns.hosts,
+    'dns/servers': dns.servers,
+    'dns/records': dns.records,
+    'pod-dns.tsv': renderPodDns(next),
+    'conntrack.tsv': renderUdpConntrack(next),
   };
-  for (const [ns, text] of Object.entries(renderEnvFiles(input.next))) shared[`env/${ns}.env`] = text;
-  const sensitive = nodeSensitive(input.next);
-  if (input.prev) for (const n of nodeSensitive(input.prev.state)) sensitive.add(n);
+  for (const [ns, text] of Object.entries(renderEnvFiles(next))) shared[`env/${ns}.env`] = text;
+  const renderings = new Map<string, Rendering>();
+  const rendering = (nodeName: string): Rendering => {
+    let r = renderings.get(nodeName);
+    if (!r) {
+      const model = buildModel(next, nodeName);
+      const files = { ...shared, 'ruleset.nft': renderModel(model), 'health.tsv': renderHealthData(next, nodeName) };
+      renderings.set(nodeName, (r = { files, model }));
+    }
+    return r;
+  };
+  const sensitive = nodeSensitive(next);
+  const digests: Record<string, string> = { '*': contentDigest(rendering('').files) };
+  for (const n of next.nodes) if (sensitive.has(n.name)) digests[n.instanceId] = contentDigest(rendering(n.name).files);
+  return { digests, build: (args) => ({ ...bundleAll(next, rendering, sensitive, args), digests }) };
+}
+
+function bundleAll(
+  next: DataPlaneState,
+  rendering: (nodeName: string) => Rendering,
+  sensitiveNext: Set<string>,
+  args: Omit<PushInput, 'next'>,
+): Omit<Push, 'digests'> {
+  const sensitive = new Set(sensitiveNext);
+  for (const b of [args.prev, ...(args.nodeBases ?? [])])
+    if (b?.state) for (const n of nodeSensitive(b.state)) sensitive.add(n);
   const bundles = new Map<string, Buffer>();
-  const add = (files: Record<string, string>): string => {
-    const b = tgz(files);
+  const add = (name: string, base: { version: number; state?: DataPlaneState } | undefined): string => {
+    const r = rendering(name);
+    const b = tgz(withBase({ ...r, files: { ...r.files, version: `${args.version}\n` } }, name, base));
     const sha = sha256hex(b);
     bundles.set(sha, b);
     return sha;
   };
-  const defaultSha = add(nodeFiles(input, '', shared));
+  const defaultSha = add('', args.prev);
+  const baseOf = new Map<string, { version: number; state?: DataPlaneState }>();
+  for (const b of args.nodeBases ?? []) for (const id of b.instanceIds) baseOf.set(id, b);
   const entries: Push['entries'] = [];
-  for (const node of [...input.next.nodes].sort((a, b) => (a.instanceId < b.instanceId ? -1 : 1))) {
-    entries.push({
-      instanceId: node.instanceId,
-      sha256: sensitive.has(node.name) ? add(nodeFiles(input, node.name, shared)) : defaultSha,
-    });
+  for (const node of [...next.nodes].sort((a, b) => (a.instanceId < b.instanceId ? -1 : 1))) {
+    const name = sensitive.has(node.name) ? node.name : '';
+    if (!name && !baseOf.has(node.instanceId)) continue; // the '*' bundle is this node's
+    const sha = add(name, baseOf.get(node.instanceId) ?? args.prev);
+    if (sha !== defaultSha) entries.push({ instanceId: node.instanceId, sha256: sha });
   }
   entries.push({ instanceId: '*', sha256: defaultSha });
-  return { version: input.version, entries, bundles };
+  return { version: args.version, entries, bundles };
+}
+
+/** Render every node's bundle for one push. Nodes with identical output share one bundle. */
+export function buildPush(input: PushInput): Push {
+  return preparePush(input.next).build(input);
+}
+
+/** Same content everywhere: no node needs anything new. */
+export function sameDigests(a: Record<string, string>, b: Record<string, string>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
 }
 
 export function renderManifest(push: Push, location: (sha: string) => string): string {

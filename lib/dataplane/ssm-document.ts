@@ -7,15 +7,16 @@
  * bundle, as files that nft, dnsmasq and the helpers parse, never as shell text.
  *
  * Size: SSM documents are limited to 64 KB of content, and the document plus the parameter values of a SendCommand
- * must stay within that budget too. The document (agent + helpers) is ~29 KB of JSON (a test keeps it under 32 KB);
- * `INLINE_BUDGET` keeps the inline parameter at <= 24 KB of base64, so a command is <= ~54 KB, leaving >= 10 KB of
+ * must stay within that budget too. The document (agent + helpers) is ~37 KB of JSON (a test keeps it under 40 KB);
+ * `INLINE_BUDGET` keeps the inline parameter at <= 16 KB of base64, so a command is <= ~53 KB, leaving >= 10 KB of
  * headroom. Larger pushes go through S3 (presigned manifest URL).
  */
 import { readFileSync } from 'node:fs';
+import { repoPath } from '../repo-path.js';
 
 export const DOCUMENT_SCHEMA_VERSION = '2.2';
 /** Max characters of the base64 inline parameter (see the size note above). */
-export const INLINE_BUDGET = 24 * 1024;
+export const INLINE_BUDGET = 16 * 1024;
 /** Run Command timeout for one apply: downloads + nft + dnsmasq restart take seconds; this bounds a stuck node. */
 export const EXECUTION_TIMEOUT_SECONDS = 300;
 /** Where the document installs the Python helpers on a node (under SSC_ROOT in tests). */
@@ -32,7 +33,7 @@ export const PARAMETER_PATTERNS = {
 
 export type DataPlaneParameters = Record<keyof typeof PARAMETER_PATTERNS, string>;
 
-const read = (rel: string): string => readFileSync(new URL(`../../agent/${rel}`, import.meta.url), 'utf8');
+const read = (rel: string): string => readFileSync(repoPath(`agent/${rel}`), 'utf8');
 
 /** Embeds a file with a quoted here-document (no expansion inside), refusing content that would break it. */
 function embed(dest: string, content: string, marker: string): string[] {
@@ -61,7 +62,8 @@ export function runCommandLines(): string[] {
     `export SSC_AGENT_DIR="\${SSC_ROOT:-}${AGENT_DIR}"`,
     'mkdir -p "$SSC_AGENT_DIR"',
     ...embed('$SSC_AGENT_DIR/healthcheck.py', read('healthcheck.py'), 'SSC_EOF_HEALTHCHECK'),
-    ...embed('$SSC_AGENT_DIR/externalname-dns.py', read('externalname-dns.py'), 'SSC_EOF_EXTERNALNAME'),
+    ...embed('$SSC_AGENT_DIR/dns-responder.py', read('dns-responder.py'), 'SSC_EOF_DNS_RESPONDER'),
+    ...embed('$SSC_AGENT_DIR/nft-sync.awk', read('nft-sync.awk'), 'SSC_EOF_NFT_SYNC'),
     // The agent runs in a child bash so its `exit` and traps stay its own; stdout (the JSON line) passes through.
     ...embed('$SSC_AGENT_DIR/node-agent.sh', agent, 'SSC_EOF_AGENT'),
     'exec bash "$SSC_AGENT_DIR/node-agent.sh"',

@@ -8,6 +8,7 @@ import type { DataPlaneState } from '../dataplane/render/state.js';
 import { endpointsForServices } from '../model/endpoints.js';
 import type { ClusterConfig, NodeInfo } from '../model/types.js';
 import { discoverNodes } from '../nodes/discover.js';
+import type { NodeSelector } from '../nodes/selector.js';
 
 export async function loadDataPlaneState(
   api: ApiServer,
@@ -21,7 +22,7 @@ export async function loadDataPlaneState(
     api.listEndpoints(),
     typeof nodes === 'function' ? nodes() : Promise.resolve(nodes),
   ]);
-  const endpoints = endpointsForServices(services, pods, manual).map((e) => e.endpoints);
+  const endpoints = endpointsForServices(services, pods, manual, cfg.serviceCidr).map((e) => e.endpoints);
   return {
     services,
     endpoints,
@@ -31,6 +32,6 @@ export async function loadDataPlaneState(
   };
 }
 
-export function ec2Nodes(ec2: EC2Client, clusterName: string): () => Promise<NodeInfo[]> {
-  return () => discoverNodes(ec2, clusterName);
+export function ec2Nodes(ec2: EC2Client, selector: NodeSelector): () => Promise<NodeInfo[]> {
+  return () => discoverNodes(ec2, selector);
 }

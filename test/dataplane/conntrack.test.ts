@@ -3,16 +3,14 @@
  * keeps its conntrack entry, so without clearing, its datagrams would still go to the endpoint that was removed
  * (here it is still alive and would answer, which makes the difference visible).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPush, inlineArchive, sha256hex, type Push } from '../../lib/dataplane/bundle.js';
-import { sendLocalCommand } from '../../lib/dataplane/local-transport.js';
+import { agentRoot, sendLocalCommand } from '../../tools/local/transport.js';
 import { renderUdpConntrack } from '../../lib/dataplane/render/conntrack.js';
 import type { DataPlaneState } from '../../lib/dataplane/render/state.js';
 import { ssmDocumentContent } from '../../lib/dataplane/ssm-document.js';
-import { Testbed, type NodeNs, type PodNs } from '../../lib/netns/index.js';
+import { Testbed, type NodeNs, type PodNs } from '../../tools/netns/index.js';
 import { DEFAULT_CLUSTER_CONFIG } from '../../lib/model/types.js';
 import { ep, node, svc } from './fixtures.js';
 
@@ -39,7 +37,7 @@ except socket.timeout:
     print("timeout")
 `;
 
-const PREFIX = 'ssccttk';
+const BASE = 'sscct';
 let tb: Testbed;
 let n1: NodeNs;
 let u1: PodNs;
@@ -84,7 +82,7 @@ async function apply(push: Push) {
 const ask = async () => (await tb.exec(client.ns, ['python3', '-c', UDP_ASK, '10.96.0.53', '53'])).stdout.trim();
 
 beforeAll(async () => {
-  tb = await Testbed.create(PREFIX);
+  tb = await Testbed.forRun(BASE);
   n1 = await tb.addNode('node1');
   u1 = await tb.addPod(n1, 'u1');
   u2 = await tb.addPod(n1, 'u2');
@@ -93,7 +91,7 @@ beforeAll(async () => {
     const proc = tb.spawn(p.ns, ['python3', '-c', UDP_ECHO, p.name, '5353']);
     await new Promise<void>((res) => proc.stdout!.once('data', () => res()));
   }
-  root = mkdtempSync(join(tmpdir(), `${PREFIX}-`));
+  root = agentRoot(tb.prefix);
 }, 60_000);
 
 afterAll(async () => {

@@ -7,15 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPush, inlineArchive, renderManifest, sha256hex, tgz, type Push } from '../../lib/dataplane/bundle.js';
-import { sendLocalCommand, type LocalTarget } from '../../lib/dataplane/local-transport.js';
+import { agentRoot, sendLocalCommand, type LocalTarget } from '../../tools/local/transport.js';
 import type { DataPlaneState } from '../../lib/dataplane/render/state.js';
 import { handleCommandStatusEvent } from '../../lib/dataplane/ssm-driver.js';
 import { ssmDocumentContent, type DataPlaneParameters } from '../../lib/dataplane/ssm-document.js';
 import { InMemoryDataPlaneStateStore } from '../../lib/dataplane/state-store.js';
-import { Testbed, type NodeNs, type PodNs } from '../../lib/netns/index.js';
+import { Testbed, type NodeNs, type PodNs } from '../../tools/netns/index.js';
 import { CLIENT, ECHO_SERVER, HTTP_GET, clusterState } from './fixtures.js';
+import { DNS_QUERY } from '../support/dns.js';
 
-const PREFIX = 'h4e2e';
+const BASE = 'sscne';
 let tb: Testbed;
 let n1: NodeNs;
 let n2: NodeNs;
@@ -48,7 +49,7 @@ function targets(): LocalTarget[] {
 async function apply(push: Push, mode: 'full' | 'delta', p = params(push, mode)) {
   const r = await sendLocalCommand(doc, p, targets(), {
     onEvent: async (e) => {
-      await store.putCommand(e.detail['command-id'], push.version);
+      await store.putCommand(e.detail['command-id'], { version: push.version, digests: push.digests });
       await handleCommandStatusEvent(e, { store });
     },
   });
@@ -64,7 +65,7 @@ async function connect(ns: string, host: string, port: number, count: number, ti
 const names = (lines: string[]) => lines.map((l) => l.split(' ')[0]!);
 
 beforeAll(async () => {
-  tb = await Testbed.create(PREFIX);
+  tb = await Testbed.forRun(BASE);
   n1 = await tb.addNode('node1');
   n2 = await tb.addNode('node2');
   const a1 = await tb.addPod(n1, 'a1');
@@ -84,7 +85,7 @@ beforeAll(async () => {
     '--pid-file=',
   ]);
   for (const n of [n1, n2]) {
-    roots[n.ns] = mkdtempSync(join(tmpdir(), `${PREFIX}-${n.name}-`));
+    roots[n.ns] = agentRoot(`${tb.prefix}-${n.name}`);
     tb.setResolver(n.ns, n.ip);
   }
   state = clusterState();
@@ -96,6 +97,7 @@ beforeAll(async () => {
   }
   const inv = await apply(buildPush({ next: state, version: 1 }), 'full');
   for (const i of inv) expect(i.exitCode, i.stdout + i.stderr).toBe(0);
+  for (const i of inv) expect(i.summary).toMatchObject({ dns: 'started' });
 }, 120_000);
 
 afterAll(async () => {
@@ -184,6 +186,45 @@ describe('node agent through the local transport', () => {
     expect(nx.code).not.toBe(0);
   });
 
+  it('DNS: SRV for named ports (per ready endpoint for headless), NXDOMAIN for a port the Service lacks', async () => {
+    const srv = async (name: string) =>
+      (await tb.exec(n1.ns, ['python3', '-c', DNS_QUERY, name, 'SRV'])).stdout.trim().split('\n').sort();
+    expect(await srv('_http._tcp.web.default.svc.cluster.local')).toEqual([
+      'SRV 0 100 80 web.default.svc.cluster.local',
+    ]);
+    expect(await srv('_http._tcp.headless.default.svc.cluster.local')).toEqual([
+      'SRV 0 50 8080 10-244-1-2.headless.default.svc.cluster.local',
+      'SRV 0 50 8080 10-244-2-2.headless.default.svc.cluster.local',
+    ]);
+    expect(await srv('_nope._tcp.web.default.svc.cluster.local')).toEqual(['RCODE 3']);
+    const target = await tb.exec(n1.ns, ['getent', 'ahostsv4', '10-244-2-2.headless.default.svc.cluster.local']);
+    expect(target.stdout).toContain('10.244.2.2');
+  });
+
+  it('writes the ClusterFirst resolv.conf per namespace and a kubelet fragment; a Pod using it resolves short names', async () => {
+    const root = roots[n1.ns]!;
+    const conf = readFileSync(join(root, 'var/lib/sscontroller/pod-resolv/default.conf'), 'utf8');
+    expect(conf).toBe(
+      `search default.svc.cluster.local svc.cluster.local cluster.local\nnameserver ${n1.ip}\noptions ndots:5\n`,
+    );
+    expect(readFileSync(join(root, 'var/lib/sscontroller/pod-resolv/team-a.conf'), 'utf8')).toMatch(
+      /^search team-a\.svc\.cluster\.local svc\.cluster\.local cluster\.local\n/,
+    );
+    expect(readFileSync(join(root, 'etc/sscontroller/kubelet-dns.yaml'), 'utf8')).toContain(
+      `kind: KubeletConfiguration\nclusterDNS:\n  - ${n1.ip}\nclusterDomain: cluster.local\n`,
+    );
+    const a1 = tb.pods.find((p) => p.name === 'a1')!;
+    tb.writeResolvConf(a1.ns, conf);
+    for (const name of ['web', 'web.default', 'web.default.svc']) {
+      const r = await tb.exec(a1.ns, ['getent', 'hosts', name]);
+      expect(r.stdout, name).toMatch(/^10\.96\.0\.10\s+web\.default\.svc\.cluster\.local/);
+    }
+    expect((await tb.exec(a1.ns, ['getent', 'hosts', 'my-db.team-a'])).stdout).toContain('10.96.5.5');
+    expect(
+      (await tb.exec(a1.ns, ['python3', '-c', DNS_QUERY, '_http._tcp.web.default.svc.cluster.local', 'SRV'])).stdout,
+    ).toBe('SRV 0 100 80 web.default.svc.cluster.local\n');
+  });
+
   it('writes env files in the kubelet format', () => {
     const env = readFileSync(join(roots[n1.ns]!, 'var/lib/sscontroller/env/default.env'), 'utf8');
     expect(env).toContain('WEB_SERVICE_HOST=10.96.0.10\n');
@@ -203,7 +244,8 @@ describe('node agent through the local transport', () => {
     const inv = await apply(push, 'delta');
     for (const i of inv) {
       expect(i.exitCode, i.stdout).toBe(0);
-      expect(i.summary).toMatchObject({ status: 'applied', rules: 'delta', version: 2 });
+      // web is not headless: its DNS records did not change, so dnsmasq is neither restarted nor reloaded
+      expect(i.summary).toMatchObject({ status: 'applied', rules: 'delta', dns: 'unchanged', version: 2 });
     }
     const got = new Set(names(await connect(b1.ns, '10.96.0.10', 80, 30)));
     expect(got).toEqual(new Set(['a1', 'a2']));
@@ -214,13 +256,12 @@ describe('node agent through the local transport', () => {
     const before = (await tb.exec(n1.ns, ['nft', 'list', 'table', 'ip', 'sscontroller'])).stdout;
     // A push whose ruleset nft refuses (references a chain that does not exist).
     const good = buildPush({ next: state, version: 3 });
-    const broken: Push = { version: 3, entries: [], bundles: new Map() };
+    const broken: Push = { version: 3, entries: [], bundles: new Map(), digests: {} };
     const files: Record<string, string> = {
       version: '3\n',
       'ruleset.nft':
         'add table ip sscontroller\ndelete table ip sscontroller\ntable ip sscontroller {\n\tchain x {\n\t\tgoto missing\n\t}\n}\n',
       'dnsmasq.conf': '',
-      'externalnames.txt': '',
       'health.tsv': '',
     };
     files.SHA256SUMS = Object.keys(files)
@@ -244,7 +285,7 @@ describe('node agent through the local transport', () => {
 
   it('S3 mode: fetches the manifest and its bundle by URL and verifies both', async () => {
     const push = buildPush({ next: state, version: 5 });
-    const dir = mkdtempSync(join(tmpdir(), `${PREFIX}-www-`));
+    const dir = mkdtempSync(join(tmpdir(), `${tb.prefix}-www-`));
     roots.www = dir;
     const base = `http://${client.ip}:8000`;
     const manifest = renderManifest(push, (sha) => `${base}/bundles/${sha}.tgz`);
@@ -300,7 +341,11 @@ describe('after a change of Local-policy endpoints', () => {
       endpoints: [{ ip: '10.244.1.2', nodeName: 'node-1', ready: true, terminating: false, ports: unnamed }],
     });
     const inv = await apply(buildPush({ next, version: 6 }), 'full');
-    for (const i of inv) expect(i.summary, i.stdout).toMatchObject({ status: 'applied', version: 6 });
+    // a new Service is new DNS data: dnsmasq re-reads it on SIGHUP (no restart), and answers at once
+    for (const i of inv) expect(i.summary, i.stdout).toMatchObject({ status: 'applied', version: 6, dns: 'reloaded' });
+    expect((await tb.exec(n2.ns, ['getent', 'ahostsv4', 'itp.default.svc.cluster.local'])).stdout).toContain(
+      '10.96.0.20',
+    );
     // the health server re-reads its data after the apply (SIGHUP); poll briefly, bounded
     let h1 = '';
     for (let i = 0; i < 30 && !h1.startsWith('503'); i++) {
@@ -314,5 +359,27 @@ describe('after a change of Local-policy endpoints', () => {
     const a2 = tb.pods.find((p) => p.name === 'a2')!;
     expect(new Set(names(await connect(a2.ns, '10.96.0.20', 80, 10)))).toEqual(new Set(['a1']));
     expect((await connect(b1.ns, '10.96.0.20', 80, 1, 1))[0]).toMatch(/^TIMEOUT/);
+  });
+});
+
+describe('a full sync', () => {
+  it('keeps sessionAffinity entries and their timeouts: a client keeps its endpoint (no `delete table`)', async () => {
+    const first = new Set(names(await connect(b1.ns, '10.96.0.12', 80, 5)));
+    expect(first.size).toBe(1);
+    const setsBefore = (await tb.exec(n2.ns, ['nft', 'list', 'table', 'ip', 'sscontroller'])).stdout;
+    // the set's timeout applies to each element: `update` left b1's address with its expiry
+    const remembered = new RegExp(`elements = \\{ ${b1.ip.replace(/\./g, '\\.')} expires \\d+m`);
+    expect(setsBefore).toMatch(remembered);
+    const next = structuredClone(state);
+    next.services.push({
+      metadata: { namespace: 'default', name: 'later' },
+      spec: { type: 'ClusterIP', clusterIP: '10.96.0.21', ports: [{ port: 80, protocol: 'TCP' }] },
+    });
+    const inv = await apply(buildPush({ next, version: 7 }), 'full');
+    for (const i of inv) expect(i.summary, i.stdout).toMatchObject({ status: 'applied', version: 7, rules: 'full' });
+    const after = (await tb.exec(n2.ns, ['nft', 'list', 'table', 'ip', 'sscontroller'])).stdout;
+    expect(after).toContain('10.96.0.21');
+    expect(after).toMatch(remembered);
+    expect(new Set(names(await connect(b1.ns, '10.96.0.12', 80, 20)))).toEqual(first);
   });
 });

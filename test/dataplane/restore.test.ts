@@ -3,19 +3,18 @@
  * the last verified bundle and re-applies it with SSC_RESTORE=1 (a systemd oneshot unit on real nodes). Simulated on
  * the real kernel by deleting our table in a node namespace.
  */
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPush, inlineArchive, sha256hex } from '../../lib/dataplane/bundle.js';
-import { sendLocalCommand } from '../../lib/dataplane/local-transport.js';
+import { agentRoot, sendLocalCommand } from '../../tools/local/transport.js';
 import type { DataPlaneState } from '../../lib/dataplane/render/state.js';
 import { AGENT_DIR, ssmDocumentContent } from '../../lib/dataplane/ssm-document.js';
-import { Testbed, type NodeNs, type PodNs } from '../../lib/netns/index.js';
+import { Testbed, type NodeNs, type PodNs } from '../../tools/netns/index.js';
 import { DEFAULT_CLUSTER_CONFIG } from '../../lib/model/types.js';
 import { CLIENT, ECHO_SERVER, ep, node, svc } from './fixtures.js';
 
-const PREFIX = 'sscrst';
+const BASE = 'sscrs';
 let tb: Testbed;
 let n1: NodeNs;
 let backend: PodNs;
@@ -58,12 +57,12 @@ const connect = async () =>
   (await tb.exec(client.ns, ['python3', '-c', CLIENT, '10.96.0.80', '80', '1', '1'])).stdout.trim().split(' ')[0];
 
 beforeAll(async () => {
-  tb = await Testbed.create(PREFIX);
+  tb = await Testbed.forRun(BASE);
   n1 = await tb.addNode('node1');
   backend = await tb.addPod(n1, 'be');
   client = await tb.addPod(n1, 'cl');
   tb.spawn(backend.ns, ['python3', '-c', ECHO_SERVER, 'be', '8080']);
-  root = mkdtempSync(join(tmpdir(), `${PREFIX}-`));
+  root = agentRoot(tb.prefix);
   for (let i = 0; i < 50; i++) {
     const r = await tb.exec(client.ns, ['python3', '-c', CLIENT, backend.ip, '8080', '1', '0.5']);
     if (r.stdout.startsWith('be')) break;

@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
 import { computeEndpoints } from '../../lib/model/endpoints.js';
-import { renderDnsConfig } from '../../lib/dataplane/render/dns.js';
+import { renderDns } from '../../lib/dataplane/render/dns.js';
 import { healthEntries } from '../../lib/dataplane/render/health.js';
 import { renderRuleset } from '../../lib/dataplane/render/nft.js';
 import { clusterState, ep, svc } from './fixtures.js';
@@ -62,7 +62,8 @@ describe('terminating endpoints', () => {
       externalTrafficPolicy: undefined,
       healthCheckNodePort: undefined,
     });
-    expect(renderDnsConfig(headless)).not.toContain('10.244.1.2');
+    const dns = renderDns(headless);
+    expect(dns.hosts + dns.records).not.toContain('10.244.1.2');
   });
 
   it('ready endpoints win: the terminating one gets nothing while any is ready', () => {

@@ -24,11 +24,11 @@
  */
 import { createHash } from 'node:crypto';
 import {
-  isProxied,
-  serviceViews,
-  validateState,
+  checkState,
   type BackendView,
+  type CheckedState,
   type DataPlaneState,
+  type ServicePortView,
   type ServiceView,
 } from './state.js';
 
@@ -100,96 +100,163 @@ export interface NftModel {
 
 const lower = (p: string): string => p.toLowerCase();
 const PROTOCOLS = ['tcp', 'udp', 'sctp'] as const;
+type Proto = (typeof PROTOCOLS)[number];
 
-function skeleton(): NftModel {
-  const sets = new Map<string, NftSet>();
-  const vmap = (key: string): NftSet => ({
-    kind: 'map',
-    spec: [`type ${key} : verdict`],
-    elements: new Map(),
-    static: true,
-  });
-  sets.set('cluster-ips', { kind: 'set', spec: ['type ipv4_addr'], elements: new Map(), static: true });
+/**
+ * Names of the table's fixed chains, sets and maps, and the prefixes of per-Service chains and sets (kube-proxy's
+ * nftables proxier names its objects as constants the same way). agent/nft-sync.awk keeps the affinity sets by the
+ * AFFINITY prefix: keep the two in step.
+ */
+export const CHAIN = {
+  filterInput: 'filter-input',
+  filterForward: 'filter-forward',
+  filterOutput: 'filter-output',
+  natPrerouting: 'nat-prerouting',
+  natOutput: 'nat-output',
+  natPostrouting: 'nat-postrouting',
+  services: 'services',
+  serviceEndpointsCheck: 'service-endpoints-check',
+  nodePortEndpointsCheck: 'nodeport-endpoints-check',
+  clusterIPsCheck: 'cluster-ips-check',
+  reject: 'reject-chain',
+  markForMasquerade: 'mark-for-masquerade',
+  masquerading: 'masquerading',
+} as const;
+
+export const SET = { clusterIPs: 'cluster-ips', hairpinEndpoints: 'hairpin-endpoints' } as const;
+
+export const MAP = {
+  serviceIPs: 'service-ips',
+  serviceNodePorts: 'service-nodeports',
+  noEndpointServices: 'no-endpoint-services',
+  noEndpointNodePorts: 'no-endpoint-nodeports',
+  serviceBackends: (proto: Proto) => `service-backends-${proto}`,
+  nodePortBackends: (proto: Proto) => `nodeport-backends-${proto}`,
+} as const;
+
+export const PREFIX = {
+  service: 'service',
+  local: 'local',
+  external: 'external',
+  endpoint: 'endpoint',
+  affinity: 'affinity',
+  serviceSlots: 'service-slots',
+  nodePortSlots: 'nodeport-slots',
+} as const;
+
+const REJECT = `goto ${CHAIN.reject}`;
+
+/** The model under construction, with direct handles on the element maps of the skeleton's sets and maps. */
+interface Builder {
+  m: NftModel;
+  clusterIPs: Map<string, string>;
+  hairpin: Map<string, string>;
+  serviceIPs: Map<string, string>;
+  serviceNodePorts: Map<string, string>;
+  noEndpointServices: Map<string, string>;
+  noEndpointNodePorts: Map<string, string>;
+  serviceBackends: Record<Proto, Map<string, string>>;
+  nodePortBackends: Record<Proto, Map<string, string>>;
+}
+
+function staticSet(m: NftModel, name: string, kind: NftSet['kind'], spec: string): Map<string, string> {
+  const elements = new Map<string, string>();
+  m.sets.set(name, { kind, spec: [spec], elements, static: true });
+  return elements;
+}
+
+function skeletonSets(m: NftModel): Omit<Builder, 'm'> {
+  const vmap = (name: string, key: string) => staticSet(m, name, 'map', `type ${key} : verdict`);
+  const clusterIPs = staticSet(m, SET.clusterIPs, 'set', 'type ipv4_addr');
   // "<ip> . <ip>" for every endpoint address: after DNAT, source == destination means a pod reached itself.
-  sets.set('hairpin-endpoints', {
-    kind: 'set',
-    spec: ['type ipv4_addr . ipv4_addr'],
-    elements: new Map(),
-    static: true,
-  });
-  sets.set('service-ips', vmap('ipv4_addr . inet_proto . inet_service'));
-  // Endpoint slots of plain Services (see buildModel), one map per protocol: "<ip> . <port> . <k>" (ClusterIP) or
+  const hairpin = staticSet(m, SET.hairpinEndpoints, 'set', 'type ipv4_addr . ipv4_addr');
+  const serviceIPs = vmap(MAP.serviceIPs, 'ipv4_addr . inet_proto . inet_service');
+  // Endpoint slots of plain Services (see addPlainPort), one map per protocol: "<ip> . <port> . <k>" (ClusterIP) or
   // "<nodePort> . <k>" -> "<endpoint ip> . <port>". `typeof` with a numgen key: the modulus in the declaration only
   // fixes the key's type; each slot chain uses its own. Per protocol because nft 1.0.6 refuses a generic
   // `meta l4proto . th dport` key next to `dnat ip` once the map exists ("conflicting protocols specified").
+  const serviceBackends = {} as Record<Proto, Map<string, string>>;
+  const nodePortBackends = {} as Record<Proto, Map<string, string>>;
   for (const proto of PROTOCOLS) {
-    sets.set(`service-backends-${proto}`, {
-      kind: 'map',
-      spec: [`typeof ip daddr . ${proto} dport . numgen random mod 2 : ip daddr . ${proto} dport`],
-      elements: new Map(),
-      static: true,
-    });
-    sets.set(`nodeport-backends-${proto}`, {
-      kind: 'map',
-      spec: [`typeof ${proto} dport . numgen random mod 2 : ip daddr . ${proto} dport`],
-      elements: new Map(),
-      static: true,
-    });
+    const target = `ip daddr . ${proto} dport`;
+    serviceBackends[proto] = staticSet(
+      m,
+      MAP.serviceBackends(proto),
+      'map',
+      `typeof ip daddr . ${proto} dport . numgen random mod 2 : ${target}`,
+    );
+    nodePortBackends[proto] = staticSet(
+      m,
+      MAP.nodePortBackends(proto),
+      'map',
+      `typeof ${proto} dport . numgen random mod 2 : ${target}`,
+    );
   }
-  sets.set('service-nodeports', vmap('inet_proto . inet_service'));
-  sets.set('no-endpoint-services', vmap('ipv4_addr . inet_proto . inet_service'));
-  sets.set('no-endpoint-nodeports', vmap('inet_proto . inet_service'));
-  const chains = new Map<string, NftChain>();
-  const c = (name: string, rules: string[], base?: string): void => {
-    chains.set(name, { base, rules, static: true });
+  const serviceNodePorts = vmap(MAP.serviceNodePorts, 'inet_proto . inet_service');
+  const noEndpointServices = vmap(MAP.noEndpointServices, 'ipv4_addr . inet_proto . inet_service');
+  const noEndpointNodePorts = vmap(MAP.noEndpointNodePorts, 'inet_proto . inet_service');
+  return {
+    clusterIPs,
+    hairpin,
+    serviceIPs,
+    serviceNodePorts,
+    noEndpointServices,
+    noEndpointNodePorts,
+    serviceBackends,
+    nodePortBackends,
   };
+}
+
+/** The base chains hooked into netfilter, and the fixed chains they dispatch to. */
+function skeletonChains(m: NftModel): void {
+  const c = (name: string, rules: string[], base?: string): void => {
+    m.chains.set(name, { base, rules, static: true });
+  };
+  const filter = (hook: string) => `type filter hook ${hook} priority filter - 10; policy accept;`;
   // Filter hooks run after DNAT, so only packets that were NOT translated (no endpoints, unknown port) reach these
   // checks. `reject` is only valid in input/forward/output hooks, which is why this is not done in nat chains.
+  const newConn = (chain: string) => `ct state new jump ${chain}`;
+  c(CHAIN.filterInput, [newConn(CHAIN.nodePortEndpointsCheck), newConn(CHAIN.serviceEndpointsCheck)], filter('input'));
+  c(CHAIN.filterForward, [newConn(CHAIN.serviceEndpointsCheck), newConn(CHAIN.clusterIPsCheck)], filter('forward'));
+  c(CHAIN.filterOutput, [newConn(CHAIN.serviceEndpointsCheck), newConn(CHAIN.clusterIPsCheck)], filter('output'));
+  c(CHAIN.natPrerouting, [`jump ${CHAIN.services}`], 'type nat hook prerouting priority dstnat; policy accept;');
+  c(CHAIN.natOutput, [`jump ${CHAIN.services}`], 'type nat hook output priority -100; policy accept;');
   c(
-    'filter-input',
-    ['ct state new jump nodeport-endpoints-check', 'ct state new jump service-endpoints-check'],
-    'type filter hook input priority filter - 10; policy accept;',
-  );
-  c(
-    'filter-forward',
-    ['ct state new jump service-endpoints-check', 'ct state new jump cluster-ips-check'],
-    'type filter hook forward priority filter - 10; policy accept;',
-  );
-  c(
-    'filter-output',
-    ['ct state new jump service-endpoints-check', 'ct state new jump cluster-ips-check'],
-    'type filter hook output priority filter - 10; policy accept;',
-  );
-  c('nat-prerouting', ['jump services'], 'type nat hook prerouting priority dstnat; policy accept;');
-  c('nat-output', ['jump services'], 'type nat hook output priority -100; policy accept;');
-  c(
-    'nat-postrouting',
+    CHAIN.natPostrouting,
     // hairpin: without masquerade the pod would see a reply from itself to itself and drop it
-    ['ct status dnat ip saddr . ip daddr @hairpin-endpoints jump mark-for-masquerade', 'jump masquerading'],
+    [
+      `ct status dnat ip saddr . ip daddr @${SET.hairpinEndpoints} jump ${CHAIN.markForMasquerade}`,
+      `jump ${CHAIN.masquerading}`,
+    ],
     'type nat hook postrouting priority srcnat; policy accept;',
   );
-  c('services', [
-    'ip daddr . meta l4proto . th dport vmap @service-ips',
-    // NodePorts answer on every local address except loopback (kube-proxy nftables does not serve 127.0.0.1 either).
-    'fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @service-nodeports',
+  // NodePorts answer on every local address except loopback (kube-proxy nftables does not serve 127.0.0.1 either).
+  const onNodeAddress = 'fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap';
+  c(CHAIN.services, [
+    `ip daddr . meta l4proto . th dport vmap @${MAP.serviceIPs}`,
+    `${onNodeAddress} @${MAP.serviceNodePorts}`,
   ]);
-  c('service-endpoints-check', ['ip daddr . meta l4proto . th dport vmap @no-endpoint-services']);
-  c('nodeport-endpoints-check', [
-    'fib daddr type local ip daddr != 127.0.0.0/8 meta l4proto . th dport vmap @no-endpoint-nodeports',
-  ]);
+  c(CHAIN.serviceEndpointsCheck, [`ip daddr . meta l4proto . th dport vmap @${MAP.noEndpointServices}`]);
+  c(CHAIN.nodePortEndpointsCheck, [`${onNodeAddress} @${MAP.noEndpointNodePorts}`]);
   // Any other port of a ClusterIP is refused rather than silently routed off-node.
-  c('cluster-ips-check', ['ip daddr @cluster-ips goto reject-chain']);
+  c(CHAIN.clusterIPsCheck, [`ip daddr @${SET.clusterIPs} ${REJECT}`]);
   // TCP gets a reset and everything else ICMP port-unreachable, so clients fail at once with "connection refused"
   // (kube-proxy's REJECT does the same) instead of waiting for a timeout.
-  c('reject-chain', ['meta l4proto tcp reject with tcp reset', 'reject with icmp type port-unreachable']);
-  c('mark-for-masquerade', [`meta mark set meta mark | ${MASQ_MARK}`]);
-  c('masquerading', [
+  c(CHAIN.reject, ['meta l4proto tcp reject with tcp reset', 'reject with icmp type port-unreachable']);
+  c(CHAIN.markForMasquerade, [`meta mark set meta mark | ${MASQ_MARK}`]);
+  c(CHAIN.masquerading, [
     `meta mark & ${MASQ_MARK} == 0 return`,
     // clear the bit so a packet re-entering the stack (e.g. through a tunnel) is not masqueraded twice
     `meta mark set meta mark ^ ${MASQ_MARK}`,
     'masquerade fully-random',
   ]);
-  return { sets, chains };
+}
+
+function skeleton(): Builder {
+  const m: NftModel = { sets: new Map(), chains: new Map() };
+  const handles = skeletonSets(m);
+  skeletonChains(m);
+  return { m, ...handles };
 }
 
 interface PortNames {
@@ -212,134 +279,167 @@ function portNames(v: ServiceView, portName: string, protocol: string, affinityS
   };
   return {
     readable,
-    service: name('service', readable),
-    local: name('local', readable),
-    external: name('external', readable),
-    endpoint: (b) => name('endpoint', `${readable}__${b.ip}/${b.port}`),
+    service: name(PREFIX.service, readable),
+    local: name(PREFIX.local, readable),
+    external: name(PREFIX.external, readable),
+    endpoint: (b) => name(PREFIX.endpoint, `${readable}__${b.ip}/${b.port}`),
     // The timeout is part of the name so a changed timeout is a new set (a set's timeout cannot be altered in place).
-    affinity: (b) => name('affinity', `${readable}__${b.ip}/${b.port}__${affinitySeconds ?? 0}`),
+    affinity: (b) => name(PREFIX.affinity, `${readable}__${b.ip}/${b.port}__${affinitySeconds ?? 0}`),
   };
 }
 
+/** One Service port as the rules see it. */
+interface PortCtx {
+  v: ServiceView;
+  p: ServicePortView;
+  proto: Proto;
+  n: PortNames;
+  /** Ready endpoints, and those on this node. */
+  all: BackendView[];
+  local: BackendView[];
+  /** `<clusterIP> . <proto> . <port>`: the key of the ClusterIP maps. */
+  cipKey: string;
+  podCidr?: string;
+}
+
 /** The rules for one node as a model (sets, maps, chains). `nodeName` '' renders a node with no local endpoints. */
-export function buildModel(state: DataPlaneState, nodeName: string): NftModel {
-  validateState(state);
-  const m = skeleton();
-  const set = (name: string): Map<string, string> => m.sets.get(name)!.elements;
-  for (const v of serviceViews(state)) {
-    if (!isProxied(v)) continue; // headless and ExternalName: DNS only, no proxy rules (as kube-proxy)
-    const cip = v.clusterIP!;
-    set('cluster-ips').set(cip, '');
+export function buildModel(input: DataPlaneState | CheckedState, nodeName: string): NftModel {
+  const { state, proxied } = checkState(input);
+  const b = skeleton();
+  for (const v of proxied) {
+    b.clusterIPs.set(v.clusterIP!, '');
     for (const p of v.ports) {
-      const proto = lower(p.protocol);
-      const n = portNames(v, p.name, p.protocol, v.affinitySeconds);
+      const proto = lower(p.protocol) as Proto;
       const all = p.ready;
-      const local = all.filter((b) => nodeName !== '' && b.nodeName === nodeName);
-      const needLocalChain = (v.internalLocal || v.externalLocal) && local.length > 0;
-      const hasExternal = p.nodePort !== undefined || v.externalIPs.length > 0;
-
-      // Plain Service ports (no session affinity, no Local traffic policy, no externalIPs: the common case) have no
-      // chain of their own. Their endpoints are slots 0..N-1 of one map, and a chain shared by every port with N
-      // endpoints picks slot `numgen random mod N` (an equal random choice, like the cascade below). An endpoint
-      // change is then only map elements, and the table keeps a handful of chains instead of one per Service: the
-      // nft CLI loads every chain of the table before applying anything that names one, which is what made a
-      // one-Service change cost ~60 ms at 10,000 Services (docs/benchmarks.md).
-      const plain =
-        v.affinitySeconds === undefined && !v.internalLocal && !v.externalLocal && v.externalIPs.length === 0;
-      if (plain) {
-        const cipKey = `${cip} . ${proto} . ${p.port}`;
-        if (all.length === 0) {
-          set('no-endpoint-services').set(cipKey, 'goto reject-chain');
-          if (p.nodePort !== undefined)
-            set('no-endpoint-nodeports').set(`${proto} . ${p.nodePort}`, 'goto reject-chain');
-          continue;
-        }
-        all.forEach((b, k) => {
-          set('hairpin-endpoints').set(`${b.ip} . ${b.ip}`, '');
-          set(`service-backends-${proto}`).set(`${cip} . ${p.port} . ${k}`, `${b.ip} . ${b.port}`);
-          if (p.nodePort !== undefined)
-            set(`nodeport-backends-${proto}`).set(`${p.nodePort} . ${k}`, `${b.ip} . ${b.port}`);
-        });
-        set('service-ips').set(cipKey, `goto ${slotChain(m, 'service', proto, all.length, state.podCidr)}`);
-        if (p.nodePort !== undefined)
-          set('service-nodeports').set(
-            `${proto} . ${p.nodePort}`,
-            `goto ${slotChain(m, 'nodeport', proto, all.length)}`,
-          );
-        continue;
-      }
-
-      const dnat = (b: BackendView): string => `meta l4proto ${proto} dnat to ${b.ip}:${b.port}`;
-      if (all.length > 0) {
-        for (const b of all) {
-          set('hairpin-endpoints').set(`${b.ip} . ${b.ip}`, '');
-          if (v.affinitySeconds === undefined) continue;
-          m.sets.set(n.affinity(b), {
-            kind: 'set',
-            spec: ['type ipv4_addr', 'flags dynamic,timeout', `timeout ${v.affinitySeconds}s`],
-            elements: new Map(),
-          });
-          m.chains.set(n.endpoint(b), { rules: [`update @${n.affinity(b)} { ip saddr }`, dnat(b)] });
-        }
-        const dispatch = (eps: BackendView[]): string[] => {
-          const rules: string[] = [];
-          if (state.podCidr) rules.push(`ip daddr ${cip} ip saddr != ${state.podCidr} jump mark-for-masquerade`);
-          if (v.affinitySeconds !== undefined)
-            for (const b of eps) rules.push(`ip saddr @${n.affinity(b)} goto ${n.endpoint(b)}`);
-          // Equal random choice: rule k matches with probability 1/(N-k) among the packets that reach it, so each
-          // endpoint gets 1/N overall (iptables' statistic cascade). Not `numgen random mod N vmap { ... }`: every
-          // anonymous map is a kernel set named __map%d, and the kernel finds a free number by scanning every set of
-          // the table, which makes loading N Services O(N^2) (measured on Linux 6.18: 64 s for 10,000 Services with
-          // anonymous vmaps, 1.5 s without). Only a connection's first packet walks this chain (nat hooks).
-          eps.forEach((b, k) => {
-            const left = eps.length - k;
-            const target = v.affinitySeconds !== undefined ? `goto ${n.endpoint(b)}` : dnat(b);
-            rules.push(left > 1 ? `numgen random mod ${left} == 0 ${target}` : target);
-          });
-          return rules;
-        };
-        m.chains.set(n.service, { rules: dispatch(all) });
-        if (needLocalChain) m.chains.set(n.local, { rules: dispatch(local) });
-      }
-
-      // ClusterIP (internal traffic).
-      const cipKey = `${cip} . ${proto} . ${p.port}`;
-      if (v.internalLocal) {
-        if (local.length > 0) set('service-ips').set(cipKey, `goto ${n.local}`);
-        else set('no-endpoint-services').set(cipKey, all.length > 0 ? 'drop' : 'goto reject-chain');
-      } else if (all.length > 0) set('service-ips').set(cipKey, `goto ${n.service}`);
-      else set('no-endpoint-services').set(cipKey, 'goto reject-chain');
-
-      // NodePort and externalIPs (external traffic).
-      if (!hasExternal) continue;
-      const extKeys = v.externalIPs.map((ip) => ({ map: 'ips', key: `${ip} . ${proto} . ${p.port}` }));
-      if (p.nodePort !== undefined) extKeys.push({ map: 'nodeports', key: `${proto} . ${p.nodePort}` });
-      if (all.length === 0) {
-        for (const k of extKeys)
-          set(k.map === 'ips' ? 'no-endpoint-services' : 'no-endpoint-nodeports').set(k.key, 'goto reject-chain');
-        continue;
-      }
-      const ext: string[] = [];
-      if (v.externalLocal) {
-        // Pods and the node itself reaching a Local NodePort are cluster traffic (kube-proxy does the same), so
-        // they are balanced over every endpoint; only truly external clients are restricted to local endpoints,
-        // and those keep their source address (no masquerade).
-        if (state.podCidr) ext.push(`ip saddr ${state.podCidr} goto ${n.service}`);
-        ext.push('fib saddr type local jump mark-for-masquerade');
-        ext.push(`fib saddr type local goto ${n.service}`);
-        // No local endpoint: drop (not reject), like kube-proxy; the LB health check steers clients elsewhere.
-        ext.push(local.length > 0 ? `goto ${n.local}` : 'drop');
-      } else {
-        // externalTrafficPolicy Cluster: always masquerade, so replies return through this node.
-        ext.push('jump mark-for-masquerade');
-        ext.push(`goto ${n.service}`);
-      }
-      m.chains.set(n.external, { rules: ext });
-      for (const k of extKeys)
-        set(k.map === 'ips' ? 'service-ips' : 'service-nodeports').set(k.key, `goto ${n.external}`);
+      const local = all.filter((e) => nodeName !== '' && e.nodeName === nodeName);
+      const n = portNames(v, p.name, p.protocol, v.affinitySeconds);
+      const ctx: PortCtx = { v, p, proto, n, all, local, cipKey: `${v.clusterIP} . ${proto} . ${p.port}` };
+      if (state.podCidr) ctx.podCidr = state.podCidr;
+      if (isPlain(v)) addPlainPort(b, ctx);
+      else addPolicyPort(b, ctx);
     }
   }
-  return m;
+  return b.m;
+}
+
+/** No session affinity, no Local traffic policy, no externalIPs: the common case. */
+const isPlain = (v: ServiceView): boolean =>
+  v.affinitySeconds === undefined && !v.internalLocal && !v.externalLocal && v.externalIPs.length === 0;
+
+/**
+ * A plain Service port has no chain of its own. Its endpoints are slots 0..N-1 of one map, and a chain shared by
+ * every port with N endpoints picks slot `numgen random mod N` (an equal random choice, like the cascade in
+ * dispatchRules). An endpoint change is then only map elements, and the table keeps a handful of chains instead of
+ * one per Service: the nft CLI loads every chain of the table before applying anything that names one, which is
+ * what made a one-Service change cost ~60 ms at 10,000 Services (docs/benchmarks.md).
+ */
+function addPlainPort(b: Builder, c: PortCtx): void {
+  const { p, proto, all } = c;
+  const nodePortKey = `${proto} . ${p.nodePort}`;
+  if (all.length === 0) {
+    b.noEndpointServices.set(c.cipKey, REJECT);
+    if (p.nodePort !== undefined) b.noEndpointNodePorts.set(nodePortKey, REJECT);
+    return;
+  }
+  all.forEach((e, k) => {
+    b.hairpin.set(`${e.ip} . ${e.ip}`, '');
+    b.serviceBackends[proto].set(`${c.v.clusterIP} . ${p.port} . ${k}`, `${e.ip} . ${e.port}`);
+    if (p.nodePort !== undefined) b.nodePortBackends[proto].set(`${p.nodePort} . ${k}`, `${e.ip} . ${e.port}`);
+  });
+  b.serviceIPs.set(c.cipKey, `goto ${slotChain(b.m, 'service', proto, all.length, c.podCidr)}`);
+  if (p.nodePort !== undefined)
+    b.serviceNodePorts.set(nodePortKey, `goto ${slotChain(b.m, 'nodeport', proto, all.length)}`);
+}
+
+/** A port with session affinity, a Local traffic policy or externalIPs: chains of its own. */
+function addPolicyPort(b: Builder, c: PortCtx): void {
+  if (c.all.length > 0) addServiceChains(b, c);
+  addClusterIPEntry(b, c);
+  addExternalEntry(b, c);
+}
+
+const dnatTo = (proto: Proto, e: BackendView): string => `meta l4proto ${proto} dnat to ${e.ip}:${e.port}`;
+
+/** The endpoint chains (sessionAffinity only) and the chains choosing among all / this node's endpoints. */
+function addServiceChains(b: Builder, c: PortCtx): void {
+  const { v, n } = c;
+  for (const e of c.all) {
+    b.hairpin.set(`${e.ip} . ${e.ip}`, '');
+    if (v.affinitySeconds === undefined) continue;
+    b.m.sets.set(n.affinity(e), {
+      kind: 'set',
+      spec: ['type ipv4_addr', 'flags dynamic,timeout', `timeout ${v.affinitySeconds}s`],
+      elements: new Map(),
+    });
+    b.m.chains.set(n.endpoint(e), { rules: [`update @${n.affinity(e)} { ip saddr }`, dnatTo(c.proto, e)] });
+  }
+  b.m.chains.set(n.service, { rules: dispatchRules(c, c.all) });
+  const needLocalChain = (v.internalLocal || v.externalLocal) && c.local.length > 0;
+  if (needLocalChain) b.m.chains.set(n.local, { rules: dispatchRules(c, c.local) });
+}
+
+/**
+ * Equal random choice: rule k matches with probability 1/(N-k) among the packets that reach it, so each endpoint
+ * gets 1/N overall (iptables' statistic cascade). Not `numgen random mod N vmap { ... }`: every anonymous map is a
+ * kernel set named __map%d, and the kernel finds a free number by scanning every set of the table, which makes
+ * loading N Services O(N^2) (measured on Linux 6.18: 64 s for 10,000 Services with anonymous vmaps, 1.5 s
+ * without). Only a connection's first packet walks this chain (nat hooks).
+ */
+function dispatchRules(c: PortCtx, eps: BackendView[]): string[] {
+  const { v, n } = c;
+  const rules: string[] = [];
+  if (c.podCidr) rules.push(`ip daddr ${v.clusterIP} ip saddr != ${c.podCidr} jump ${CHAIN.markForMasquerade}`);
+  if (v.affinitySeconds !== undefined)
+    for (const e of eps) rules.push(`ip saddr @${n.affinity(e)} goto ${n.endpoint(e)}`);
+  eps.forEach((e, k) => {
+    const left = eps.length - k;
+    const target = v.affinitySeconds !== undefined ? `goto ${n.endpoint(e)}` : dnatTo(c.proto, e);
+    rules.push(left > 1 ? `numgen random mod ${left} == 0 ${target}` : target);
+  });
+  return rules;
+}
+
+/** ClusterIP (internal traffic): internalTrafficPolicy Local drops when only other nodes have endpoints. */
+function addClusterIPEntry(b: Builder, c: PortCtx): void {
+  const { v, n, cipKey } = c;
+  if (v.internalLocal) {
+    if (c.local.length > 0) b.serviceIPs.set(cipKey, `goto ${n.local}`);
+    else b.noEndpointServices.set(cipKey, c.all.length > 0 ? 'drop' : REJECT);
+  } else if (c.all.length > 0) b.serviceIPs.set(cipKey, `goto ${n.service}`);
+  else b.noEndpointServices.set(cipKey, REJECT);
+}
+
+/** NodePort and externalIPs (external traffic), through the port's external chain. */
+function addExternalEntry(b: Builder, c: PortCtx): void {
+  const { v, p, proto } = c;
+  const viaIP = v.externalIPs.map((ip) => `${ip} . ${proto} . ${p.port}`);
+  const viaNodePort = p.nodePort !== undefined ? [`${proto} . ${p.nodePort}`] : [];
+  if (viaIP.length === 0 && viaNodePort.length === 0) return;
+  if (c.all.length === 0) {
+    for (const k of viaIP) b.noEndpointServices.set(k, REJECT);
+    for (const k of viaNodePort) b.noEndpointNodePorts.set(k, REJECT);
+    return;
+  }
+  b.m.chains.set(c.n.external, { rules: externalRules(c) });
+  for (const k of viaIP) b.serviceIPs.set(k, `goto ${c.n.external}`);
+  for (const k of viaNodePort) b.serviceNodePorts.set(k, `goto ${c.n.external}`);
+}
+
+function externalRules(c: PortCtx): string[] {
+  const { n } = c;
+  const mark = `jump ${CHAIN.markForMasquerade}`;
+  // externalTrafficPolicy Cluster: always masquerade, so replies return through this node.
+  if (!c.v.externalLocal) return [mark, `goto ${n.service}`];
+  // Pods and the node itself reaching a Local NodePort are cluster traffic (kube-proxy does the same), so they are
+  // balanced over every endpoint; only truly external clients are restricted to local endpoints, and those keep
+  // their source address (no masquerade).
+  const ext: string[] = [];
+  if (c.podCidr) ext.push(`ip saddr ${c.podCidr} goto ${n.service}`);
+  ext.push(`fib saddr type local ${mark}`);
+  ext.push(`fib saddr type local goto ${n.service}`);
+  // No local endpoint: drop (not reject), like kube-proxy; the LB health check steers clients elsewhere.
+  ext.push(c.local.length > 0 ? `goto ${n.local}` : 'drop');
+  return ext;
 }
 
 /**
@@ -347,19 +447,20 @@ export function buildModel(state: DataPlaneState, nodeName: string): NftModel {
  * outside the pod CIDR when it is known, as the per-Service chains do), `nodeport-slots-N` for NodePort traffic
  * (externalTrafficPolicy Cluster: always masqueraded, so replies return through this node).
  */
-function slotChain(m: NftModel, kind: 'service' | 'nodeport', proto: string, n: number, podCidr?: string): string {
-  const name = `${kind}-slots-${proto}-${n}`;
+function slotChain(m: NftModel, kind: 'service' | 'nodeport', proto: Proto, n: number, podCidr?: string): string {
+  const name = `${kind === 'service' ? PREFIX.serviceSlots : PREFIX.nodePortSlots}-${proto}-${n}`;
   if (m.chains.has(name)) return name;
+  const mark = `jump ${CHAIN.markForMasquerade}`;
   const rules: string[] = [];
   if (kind === 'service') {
-    if (podCidr) rules.push(`ip saddr != ${podCidr} jump mark-for-masquerade`);
+    if (podCidr) rules.push(`ip saddr != ${podCidr} ${mark}`);
     rules.push(
-      `meta l4proto ${proto} dnat ip to ip daddr . ${proto} dport . numgen random mod ${n} map @service-backends-${proto}`,
+      `meta l4proto ${proto} dnat ip to ip daddr . ${proto} dport . numgen random mod ${n} map @${MAP.serviceBackends(proto)}`,
     );
   } else {
-    rules.push('jump mark-for-masquerade');
+    rules.push(mark);
     rules.push(
-      `meta l4proto ${proto} dnat ip to ${proto} dport . numgen random mod ${n} map @nodeport-backends-${proto}`,
+      `meta l4proto ${proto} dnat ip to ${proto} dport . numgen random mod ${n} map @${MAP.nodePortBackends(proto)}`,
     );
   }
   m.chains.set(name, { rules });
@@ -378,13 +479,19 @@ function setBlock(name: string, s: NftSet): string[] {
   return out;
 }
 
-/** Full `nft -f` text for a model: creates the table if missing, deletes it, defines it — one atomic transaction. */
+/**
+ * Full `nft -f` text for a model: the whole table, declared. It is never preceded by `delete table` (that would wipe
+ * the sessionAffinity sets, whose elements are the clients' remembered endpoints): the node agent prepends a prelude
+ * made from what the kernel holds (agent/nft-sync.awk) that flushes and deletes every chain and every set except the
+ * affinity sets this model still declares, and applies both as ONE transaction. Re-declaring an existing affinity set
+ * with the same declaration keeps its elements and their timeouts (its name carries the timeout, so a changed timeout
+ * is a new set).
+ */
 export function renderModel(m: NftModel): string {
   const out: string[] = [
     '#!/usr/sbin/nft -f',
-    '# Generated by serverless-service-controller; replaces table ip sscontroller atomically.',
+    "# Generated by serverless-service-controller: table ip sscontroller (applied after the agent's prelude).",
     `add table ${T}`,
-    `delete table ${T}`,
     `table ${T} {`,
     '\tcomment "rules for serverless-service-controller"',
   ];
@@ -408,8 +515,8 @@ function sortChains(a: [string, NftChain], b: [string, NftChain]): number {
   return sortByName(a, b);
 }
 
-/** `nft -f` input that atomically replaces our table with the rules for `nodeName`. */
-export function renderRuleset(state: DataPlaneState, nodeName: string): string {
+/** `nft -f` input declaring our table with the rules for `nodeName` (see renderModel for how it is applied). */
+export function renderRuleset(state: DataPlaneState | CheckedState, nodeName: string): string {
   return renderModel(buildModel(state, nodeName));
 }
 
@@ -420,25 +527,29 @@ const sameList = (a: readonly string[], b: readonly string[]): boolean =>
  * A small transaction taking a node from `prev`'s rules to `next`'s: new sets and chains are added, changed chains
  * are flushed and refilled, map/set elements are deleted and added, and obsolete chains and sets are removed last
  * (after every reference to them is gone), all inside one `nft -f` run, so the kernel applies it atomically. Its size
- * is proportional to what changed. When the skeleton itself differs (e.g. a changed pod CIDR) the full ruleset is
- * returned instead, which is also a valid single transaction.
+ * is proportional to what changed. undefined when the change cannot be a delta (the static skeleton or a set's
+ * declaration differs, i.e. after an upgrade of this renderer): the node then takes the full ruleset.
  */
-export function renderDelta(prev: DataPlaneState, next: DataPlaneState, nodeName: string): string {
+export function renderDelta(
+  prev: DataPlaneState | CheckedState,
+  next: DataPlaneState | CheckedState,
+  nodeName: string,
+): string | undefined {
   return diffModels(buildModel(prev, nodeName), buildModel(next, nodeName));
 }
 
-export function diffModels(a: NftModel, b: NftModel): string {
+export function diffModels(a: NftModel, b: NftModel): string | undefined {
   for (const [name, c] of b.chains) {
     if (!c.static) continue;
     const o = a.chains.get(name);
-    if (!o || o.base !== c.base || !sameList(o.rules, c.rules)) return renderModel(b);
+    if (!o || o.base !== c.base || !sameList(o.rules, c.rules)) return undefined;
   }
   const out: string[] = ['#!/usr/sbin/nft -f', '# Incremental update of table ip sscontroller (one transaction).'];
   // 1. new sets; a set whose declaration changed cannot be altered in place: fall back to the full ruleset.
   for (const [name, s] of b.sets) {
     const o = a.sets.get(name);
     if (!o) out.push(`add ${s.kind} ${T} ${name} { ${s.spec.join('; ')}; }`);
-    else if (o.kind !== s.kind || !sameList(o.spec, s.spec)) return renderModel(b);
+    else if (o.kind !== s.kind || !sameList(o.spec, s.spec)) return undefined;
   }
   // 2. declare new chains first, so rules and map elements may refer to them in any order.
   for (const name of b.chains.keys()) if (!a.chains.has(name)) out.push(`add chain ${T} ${name}`);

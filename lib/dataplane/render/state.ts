@@ -4,6 +4,7 @@
  */
 import { throwIfInvalid, invalid, type FieldError } from '../../model/field-errors.js';
 import type { ClusterConfig, NodeInfo, Protocol, ServiceEndpoints, StoredService } from '../../model/types.js';
+import { endpointIPProblems, isIPv4, parseCidr } from '../../model/ip.js';
 
 /** Everything a node's data plane is rendered from. Produced from the store by the controller. */
 export interface DataPlaneState {
@@ -56,15 +57,12 @@ export interface ServiceView {
   readyIps: string[];
 }
 
-const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
-const CIDR4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}\/([0-9]|[12]\d|3[0-2])$/;
 /** RFC 1123 label / RFC 1035 label: what the API server already enforces for namespaces, names and port names. */
 const LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
 /** RFC 1123 subdomain (spec.externalName, cluster domain). */
 const SUBDOMAIN = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\.?$/;
 
-export const isIPv4 = (s: string): boolean => IPV4.test(s);
-export const isCidr4 = (s: string): boolean => CIDR4.test(s);
+const isCidr4 = (s: string): boolean => parseCidr(s) !== undefined;
 export const isLabel = (s: string): boolean => LABEL.test(s);
 export const isSubdomain = (s: string): boolean => SUBDOMAIN.test(s.toLowerCase());
 
@@ -121,7 +119,10 @@ export function validateState(state: DataPlaneState): void {
   });
   state.endpoints.forEach((se, i) => {
     se.endpoints.forEach((ep, j) => {
-      if (!isIPv4(ep.ip)) errs.push(invalid(`endpoints[${i}].endpoints[${j}].ip`, ep.ip, 'must be an IPv4 address'));
+      const path = `endpoints[${i}].endpoints[${j}].ip`;
+      if (!isIPv4(ep.ip)) errs.push(invalid(path, ep.ip, 'must be an IPv4 address'));
+      // Never a DNAT target that is the node itself, its metadata service or a ClusterIP, whatever the input.
+      else for (const m of endpointIPProblems(ep.ip, state.cfg.serviceCidr)) errs.push(invalid(path, ep.ip, m));
       ep.ports.forEach((p, k) => {
         if (!validPort(p.port))
           errs.push(invalid(`endpoints[${i}].endpoints[${j}].ports[${k}].port`, p.port, 'must be between 1 and 65535'));
@@ -217,6 +218,31 @@ export function serviceViews(state: DataPlaneState): ServiceView[] {
   }
   views.sort((a, b) => cmp(a.namespace, b.namespace) || cmp(a.name, b.name));
   return views;
+}
+
+/**
+ * The state after its one validation, with the views every renderer reads: `checkState` validates and builds the
+ * views once per push (the renderers used to do both, each, seven times per render). Renderers accept a raw state too
+ * (tests, benchmarks) and check it themselves; a CheckedState passes through unchanged. Built only by checkState.
+ */
+export class CheckedState {
+  private constructor(
+    readonly state: DataPlaneState,
+    /** Every Service, sorted by namespace/name. */
+    readonly views: readonly ServiceView[],
+    /** The Services that get proxy rules (isProxied). */
+    readonly proxied: readonly ServiceView[],
+  ) {}
+
+  static of(state: DataPlaneState): CheckedState {
+    validateState(state);
+    const views = serviceViews(state);
+    return new CheckedState(state, views, views.filter(isProxied));
+  }
+}
+
+export function checkState(input: DataPlaneState | CheckedState): CheckedState {
+  return input instanceof CheckedState ? input : CheckedState.of(input);
 }
 
 /** True when a Service gets proxy rules: has a ClusterIP that is not None (headless and ExternalName get none). */

@@ -1,13 +1,19 @@
 #!/usr/bin/env python3
-"""DNS responder for ExternalName Services, queried only by the node's dnsmasq (server=/<name>/127.0.0.1#5354).
+"""DNS responder for the records dnsmasq cannot reload, queried only by the node's dnsmasq (its servers-file sends
+exactly these names here: server=/<name>/127.0.0.1#5354).
 
-dnsmasq's own cname= cannot point at names it forwards upstream, so for each ExternalName name this answers:
-    <svc>.<ns>.svc.<domain>  CNAME  <spec.externalName>
-followed (for A/AAAA/ANY queries) by the target's records, looked up through the node's dnsmasq, as CoreDNS does.
-Chains of ExternalName Services are followed locally (at most 8 hops, so a loop cannot recurse). The data file holds
-"<name> <target>" lines written by the node agent and is re-read when its mtime changes. Standard library only."""
+- ExternalName: dnsmasq's own cname= cannot point at names it forwards upstream, so for each ExternalName name this
+  answers  <svc>.<ns>.svc.<domain> CNAME <spec.externalName>  followed (for A/AAAA/ANY queries) by the target's
+  records, looked up through the node's dnsmasq, as CoreDNS does. Chains of ExternalName Services are followed
+  locally (at most 8 hops, so a loop cannot recurse).
+- SRV: dnsmasq reads srv-host only at start-up; these records change with Services and headless endpoints, so they
+  are answered here:  _<port>._<proto>.<svc>.<ns>.svc.<domain> SRV <priority> <weight> <port> <target>.
+The data file holds "cname <name> <target>" and "srv <name> <priority> <weight> <port> <target>" lines written by the
+node agent; it is re-read on SIGHUP (sent by the agent after it installs a new file) and when its mtime changes.
+Standard library only."""
 import argparse
 import os
+import signal
 import socket
 import struct
 
@@ -20,27 +26,38 @@ ap.add_argument("--ttl", type=int, default=5)
 ap.add_argument("--pid-file")
 args = ap.parse_args()
 
-TYPE_A, TYPE_CNAME, TYPE_AAAA, TYPE_ANY = 1, 5, 28, 255
-table = {}
+TYPE_A, TYPE_CNAME, TYPE_AAAA, TYPE_SRV, TYPE_ANY = 1, 5, 28, 33, 255
+table = {}  # ExternalName: name -> target
+srv = {}  # SRV owner name -> [(priority, weight, port, target)]
 table_mtime = None
+force_reload = False
+
+
+def on_hup(_signum, _frame):
+    global force_reload
+    force_reload = True
 
 
 def reload():
-    global table, table_mtime
+    global table, srv, table_mtime, force_reload
     try:
         m = os.stat(args.data).st_mtime_ns
     except FileNotFoundError:
-        table, table_mtime = {}, None
+        table, srv, table_mtime = {}, {}, None
         return
-    if m == table_mtime:
+    if m == table_mtime and not force_reload:
         return
-    new = {}
+    force_reload = False
+    cnames, srvs = {}, {}
     with open(args.data, encoding="utf-8") as f:
         for line in f:
             parts = line.split()
-            if len(parts) == 2:
-                new[parts[0].lower().rstrip(".")] = parts[1].lower().rstrip(".")
-    table, table_mtime = new, m
+            if len(parts) == 3 and parts[0] == "cname":
+                cnames[parts[1].lower().rstrip(".")] = parts[2].lower().rstrip(".")
+            elif len(parts) == 6 and parts[0] == "srv" and all(p.isdigit() for p in parts[2:5]):
+                rec = (int(parts[2]), int(parts[3]), int(parts[4]), parts[5].lower().rstrip("."))
+                srvs.setdefault(parts[1].lower().rstrip("."), []).append(rec)
+    table, srv, table_mtime = cnames, srvs, m
 
 
 def read_name(buf, off):
@@ -114,8 +131,13 @@ def answer(pkt):
     question = pkt[12 : off + 4]
     reload()
     answers, rcode, name, hops = [], 0, qname, 0
-    if name not in table:
-        rcode = 3  # NXDOMAIN: only ExternalName names are forwarded here
+    if name in srv:
+        if qtype in (TYPE_SRV, TYPE_ANY):
+            for prio, weight, port, target in srv[name]:
+                answers.append(rr(name, TYPE_SRV, args.ttl, struct.pack(">HHH", prio, weight, port) + enc_name(target)))
+        # other types at an SRV name: NOERROR without answers (NODATA), as an authoritative server says
+    elif name not in table:
+        rcode = 3  # NXDOMAIN: a forwarded name we hold nothing for (e.g. a port name the Service does not have)
     else:
         while name in table and hops < 8:
             answers.append(rr(name, TYPE_CNAME, args.ttl, enc_name(table[name])))
@@ -127,6 +149,7 @@ def answer(pkt):
     return struct.pack(">HHHHHH", qid, rflags, 1, len(answers), 0, 0) + question + b"".join(answers)
 
 
+signal.signal(signal.SIGHUP, on_hup)
 if args.pid_file:
     with open(args.pid_file + ".tmp", "w") as f:
         f.write(str(os.getpid()))
