@@ -12,11 +12,11 @@ import {
   DescribeImagesCommand,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { ensureInternetGateway } from '../lib/local/cluster-aws.js';
+import { ensureInternetGateway } from '../tools/local/cluster-aws.js';
 import { makeClients } from '../lib/aws/clients.js';
 import { Throttle } from '../lib/aws/throttle.js';
 import { deleteServiceLoadBalancer, discoverNodes, reconcileService } from '../lib/lb/index.js';
-import { localAwsEnv, startMoto } from '../lib/local/moto.js';
+import { localAwsEnv, startMoto } from '../tools/local/moto.js';
 
 const moto = await startMoto();
 const env = { ...process.env, ...localAwsEnv(moto.endpoint) };

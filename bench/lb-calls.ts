@@ -14,12 +14,12 @@ import {
   DescribeImagesCommand,
   RunInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { ensureInternetGateway } from '../lib/local/cluster-aws.js';
+import { ensureInternetGateway } from '../tools/local/cluster-aws.js';
 import { makeClients, type ClientMiddleware } from '../lib/aws/clients.js';
 import { SimulatedClock, Throttle } from '../lib/aws/throttle.js';
 import type { LoadBalancerContext } from '../lib/lb/context.js';
 import { deleteServiceLoadBalancer, discoverNodes, reconcileAll, reconcileService, sweep } from '../lib/lb/index.js';
-import { localAwsEnv, startMoto } from '../lib/local/moto.js';
+import { localAwsEnv, startMoto } from '../tools/local/moto.js';
 import type { V1Service } from '../lib/model/types.js';
 
 const counts = new Map<string, number>();

@@ -2,6 +2,7 @@
  * Every AWS call of the load-balancer pipeline goes through here: ELBv2 calls take a token from the client-side
  * bucket first (lib/aws/throttle.ts), and AWS errors are turned into controller errors in ONE place (`classify`).
  */
+import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Command, MetadataBearer } from '@smithy/types';
 import { ControllerError, PermanentError, RequeueError, TransientError } from '../errors.js';
 import type { LoadBalancerContext } from './context.js';
@@ -17,7 +18,29 @@ export async function elb<O>(ctx: LoadBalancerContext, cmd: AnyCommand<O>): Prom
   return (await (ctx.clients.elbv2 as unknown as Sender).send(cmd)) as O;
 }
 
-/** EC2 calls are few per pass (subnets, security groups): the SDK's adaptive retry is enough. */
+/**
+ * The pages of an ELBv2 SDK paginator (paginateDescribeLoadBalancers, ...), each request behind a token of its
+ * command's bucket, as `elb` takes one per call. The SDK's paginators send through the client itself and refuse
+ * anything that is not an ElasticLoadBalancingV2Client (so no wrapper can stand in for `elb`): the token is taken here,
+ * before the first page and before each further page a NextMarker announces, so no token is spent on a call that is
+ * never made. The paginators of ELBv2 have no page-size setting of their own: callers keep PageSize in the input.
+ */
+export async function* elbPages<O extends { NextMarker?: string }>(
+  ctx: LoadBalancerContext,
+  command: { name: string },
+  paginate: (config: { client: ElasticLoadBalancingV2Client }) => AsyncIterable<O>,
+): AsyncGenerator<O> {
+  await ctx.throttle.take(command.name);
+  for await (const page of paginate({ client: ctx.clients.elbv2 })) {
+    yield page;
+    if (page?.NextMarker) await ctx.throttle.take(command.name);
+  }
+}
+
+/**
+ * EC2 calls are few per pass (subnets, security groups): the SDK's adaptive retry is enough. EC2 paginators
+ * (paginateDescribeSubnets, ...) are given ctx.clients.ec2, the client this sends through, so nothing differs.
+ */
 export async function ec2<O>(ctx: LoadBalancerContext, cmd: AnyCommand<O>): Promise<O> {
   return (await (ctx.clients.ec2 as unknown as Sender).send(cmd)) as O;
 }
@@ -28,6 +51,24 @@ interface Sender {
 export function awsCode(err: unknown): string {
   const e = err as { name?: string; Code?: string; code?: string };
   return e?.Code ?? e?.code ?? e?.name ?? '';
+}
+
+/** The "it does not exist" codes of ELBv2 (with and without the SDK's Exception suffix) and EC2. */
+const NOT_FOUND = new Set([
+  'LoadBalancerNotFound',
+  'LoadBalancerNotFoundException',
+  'TargetGroupNotFound',
+  'TargetGroupNotFoundException',
+  'ListenerNotFound',
+  'ListenerNotFoundException',
+  'InvalidGroup.NotFound',
+  'InvalidGroupId.NotFound',
+  'InvalidPermission.NotFound',
+]);
+
+/** True when AWS says the resource the call names does not exist (any more). */
+export function isNotFound(err: unknown): boolean {
+  return NOT_FOUND.has(awsCode(err));
 }
 
 /**

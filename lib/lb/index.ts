@@ -1,23 +1,32 @@
 /**
  * Public entry points of the load-balancer controller: one Network Load Balancer per LoadBalancer Service.
- *   desired (builder.ts, pure) -> observed (observe.ts, by tags) -> plan (planner.ts, pure) -> apply (apply.ts).
+ *   desired (build/, pure) -> observed (observe.ts, by tags) -> plan (plan/, pure) -> apply (apply/).
+ * Each stage is a folder with one file per resource (loadbalancer, listener, targetgroup, targets, securitygroup,
+ * noderule) and an index.ts that runs them in order; ownership.ts lists the resources, their tags and the one
+ * ownership proof.
  * Requeue conditions surface as RequeueError (lib/errors.ts), raised only by calls.ts `classify` and by the quota
  * check below; permanent failures become `status.error`.
  */
-import { DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, DescribeSubnetsCommand } from '@aws-sdk/client-ec2';
+import {
+  paginateDescribeRouteTables,
+  paginateDescribeSecurityGroups,
+  paginateDescribeSubnets,
+  type Filter,
+} from '@aws-sdk/client-ec2';
 import { ControllerError, InvalidError, RequeueError } from '../errors.js';
 import { keyOf, type NodeInfo, type V1Service } from '../model/types.js';
 import { A, parseLoadBalancerAnnotations } from '../model/annotations.js';
-import { applyPlan } from './apply.js';
-import { buildDesiredStack, type BuildEnv, type SecurityGroupInfo } from './builder.js';
-import { ec2 } from './calls.js';
+import { applyPlan, applyTargetChanges } from './apply/index.js';
+import { buildDesiredStack, type BuildEnv } from './build/index.js';
+import type { SecurityGroupInfo } from './build/loadbalancer.js';
 import { pool, type LoadBalancerContext } from './context.js';
 import type { Plan } from './model.js';
 import { emptyStack, observe, readTargets, type ObservedWorld } from './observe.js';
-import { formatPlan, planStack } from './planner.js';
+import { formatPlan } from './plan/format.js';
+import { planStack } from './plan/index.js';
 import { markPublic, type RouteTableInfo, type SubnetInfo } from './subnets.js';
 
-export { formatPlan } from './planner.js';
+export { formatPlan } from './plan/format.js';
 export type { LoadBalancerContext } from './context.js';
 export { DEFAULT_NLB_QUOTA } from './context.js';
 export type { Plan } from './model.js';
@@ -33,7 +42,7 @@ export interface LoadBalancerStatus {
 
 /** Services with a spec.loadBalancerClass belong to another controller, as in kube's service controller. */
 export const LOAD_BALANCER_CLASS = 'service.k8s.aws/nlb';
-function wantsLoadBalancer(svc: V1Service): boolean {
+export function wantsLoadBalancer(svc: V1Service): boolean {
   return (
     svc.spec?.type === 'LoadBalancer' &&
     (!svc.spec.loadBalancerClass || svc.spec.loadBalancerClass === LOAD_BALANCER_CLASS)
@@ -46,13 +55,30 @@ function tagMap(tags: { Key?: string; Value?: string }[] | undefined): Record<st
 
 /** The AWS facts the pure builder needs: one DescribeSubnets per pass, SGs only when a Service names some. */
 async function loadEnv(ctx: LoadBalancerContext, services: V1Service[], nodes: NodeInfo[]): Promise<BuildEnv> {
+  const subnets = await listSubnets(ctx);
+  // Only internet-facing auto-discovery needs to know which subnets are public: one DescribeRouteTables per pass.
+  const needsPublic = services.some(
+    (s) =>
+      s.metadata?.annotations?.[A.subnets] === undefined &&
+      parseLoadBalancerAnnotations(s).config.scheme !== 'internal',
+  );
+  const named = services.some((s) => s.metadata?.annotations?.[A.securityGroups] !== undefined);
+  return {
+    clusterName: ctx.clusterName,
+    vpcId: ctx.vpcId,
+    subnets: needsPublic && subnets.length ? markPublic(subnets, await listRouteTables(ctx)) : subnets,
+    vpcSecurityGroups: named ? await listSecurityGroups(ctx) : undefined,
+    nodes,
+    nodeSecurityGroupId: ctx.nodeSecurityGroupId,
+  };
+}
+
+/** The VPC filter of every EC2 listing below; their paginators send through ctx.clients.ec2, as calls.ts `ec2` does. */
+const inVpc = (ctx: LoadBalancerContext): Filter[] => [{ Name: 'vpc-id', Values: [ctx.vpcId] }];
+
+async function listSubnets(ctx: LoadBalancerContext): Promise<SubnetInfo[]> {
   const subnets: SubnetInfo[] = [];
-  let token: string | undefined;
-  do {
-    const r = await ec2(
-      ctx,
-      new DescribeSubnetsCommand({ Filters: [{ Name: 'vpc-id', Values: [ctx.vpcId] }], NextToken: token }),
-    );
+  for await (const r of paginateDescribeSubnets({ client: ctx.clients.ec2 }, { Filters: inVpc(ctx) })) {
     for (const s of r.Subnets ?? []) {
       subnets.push({
         subnetId: s.SubnetId!,
@@ -61,55 +87,30 @@ async function loadEnv(ctx: LoadBalancerContext, services: V1Service[], nodes: N
         tags: tagMap(s.Tags),
       });
     }
-    token = r.NextToken;
-  } while (token);
-  // Only internet-facing auto-discovery needs to know which subnets are public: one DescribeRouteTables per pass.
-  const needsPublic = services.some(
-    (s) =>
-      s.metadata?.annotations?.[A.subnets] === undefined &&
-      parseLoadBalancerAnnotations(s).config.scheme !== 'internal',
-  );
-  let subnetsOut = subnets;
-  if (needsPublic && subnets.length) {
-    const tables: RouteTableInfo[] = [];
-    let rt: string | undefined;
-    do {
-      const r = await ec2(
-        ctx,
-        new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [ctx.vpcId] }], NextToken: rt }),
-      );
-      for (const t of r?.RouteTables ?? [])
-        tables.push({
-          main: (t.Associations ?? []).some((a) => a.Main),
-          subnetIds: (t.Associations ?? []).flatMap((a) => (a.SubnetId ? [a.SubnetId] : [])),
-          toInternetGateway: (t.Routes ?? []).some((x) => x.GatewayId?.startsWith('igw-')),
-        });
-      rt = r?.NextToken;
-    } while (rt);
-    subnetsOut = markPublic(subnets, tables);
   }
-  let vpcSecurityGroups: SecurityGroupInfo[] | undefined;
-  if (services.some((s) => s.metadata?.annotations?.[A.securityGroups] !== undefined)) {
-    vpcSecurityGroups = [];
-    let t: string | undefined;
-    do {
-      const r = await ec2(
-        ctx,
-        new DescribeSecurityGroupsCommand({ Filters: [{ Name: 'vpc-id', Values: [ctx.vpcId] }], NextToken: t }),
-      );
-      for (const g of r.SecurityGroups ?? [])
-        vpcSecurityGroups.push({ groupId: g.GroupId!, groupName: g.GroupName ?? '', tags: tagMap(g.Tags) });
-      t = r.NextToken;
-    } while (t);
+  return subnets;
+}
+
+async function listRouteTables(ctx: LoadBalancerContext): Promise<RouteTableInfo[]> {
+  const tables: RouteTableInfo[] = [];
+  for await (const r of paginateDescribeRouteTables({ client: ctx.clients.ec2 }, { Filters: inVpc(ctx) })) {
+    for (const t of r?.RouteTables ?? [])
+      tables.push({
+        main: (t.Associations ?? []).some((a) => a.Main),
+        subnetIds: (t.Associations ?? []).flatMap((a) => (a.SubnetId ? [a.SubnetId] : [])),
+        toInternetGateway: (t.Routes ?? []).some((x) => x.GatewayId?.startsWith('igw-')),
+      });
   }
-  return {
-    clusterName: ctx.clusterName,
-    vpcId: ctx.vpcId,
-    subnets: subnetsOut,
-    vpcSecurityGroups,
-    nodes,
-    nodeSecurityGroupId: ctx.nodeSecurityGroupId,
-  };
+  return tables;
+}
+
+async function listSecurityGroups(ctx: LoadBalancerContext): Promise<SecurityGroupInfo[]> {
+  const out: SecurityGroupInfo[] = [];
+  for await (const r of paginateDescribeSecurityGroups({ client: ctx.clients.ec2 }, { Filters: inVpc(ctx) })) {
+    for (const g of r.SecurityGroups ?? [])
+      out.push({ groupId: g.GroupId!, groupName: g.GroupName ?? '', tags: tagMap(g.Tags) });
+  }
+  return out;
 }
 
 /** Quota check before creating an NLB: RequeueError when full, a warning from 80 %. */
@@ -158,6 +159,7 @@ async function runOne(
   svc: V1Service,
   env: BuildEnv,
   world: ObservedWorld,
+  onChange?: () => void,
 ): Promise<LoadBalancerStatus> {
   let plan: Plan;
   try {
@@ -166,7 +168,10 @@ async function runOne(
     if (err instanceof ControllerError && err.permanent) return { warnings: [], error: err.message };
     throw err;
   }
-  if (plan.actions.length) ctx.log?.('info', formatPlan(plan), { stack: plan.stack });
+  if (plan.actions.length) {
+    ctx.log?.('info', formatPlan(plan), { stack: plan.stack });
+    onChange?.();
+  }
   try {
     const r = await applyPlan(ctx, plan);
     if (!wantsLoadBalancer(svc)) return { warnings: plan.warnings };
@@ -197,12 +202,16 @@ export async function reconcileService(
   return runOne(ctx, svc, env, world);
 }
 
-/** Removes every resource of the Service's stack, in dependency order. Idempotent; RequeueError until SGs are free. */
-export async function deleteServiceLoadBalancer(ctx: LoadBalancerContext, serviceKey: string): Promise<void> {
+/**
+ * Removes every resource of the Service's stack, in dependency order. Idempotent; RequeueError until SGs are free.
+ * Returns whether there was anything to remove.
+ */
+export async function deleteServiceLoadBalancer(ctx: LoadBalancerContext, serviceKey: string): Promise<boolean> {
   const world = await observe(ctx, { stack: serviceKey, shallow: true });
   const plan = planStack(null, world.stacks.get(serviceKey) ?? emptyStack(serviceKey), ctx.vpcId);
   if (plan.actions.length) ctx.log?.('info', formatPlan(plan), { stack: serviceKey });
   await applyPlan(ctx, plan);
+  return plan.actions.length > 0;
 }
 
 export interface ReconcileAllOptions {
@@ -215,6 +224,8 @@ export interface ReconcileAllOptions {
 
 export interface ReconcileAllResult {
   statuses: Map<string, LoadBalancerStatus>;
+  /** Services whose load balancer was changed by this pass (targets registered or deregistered, drift repaired). */
+  changed: Set<string>;
   /** Services to retry, with the reason. */
   requeue: Map<string, string>;
 }
@@ -230,47 +241,65 @@ export async function reconcileAll(
   nodes: NodeInfo[],
   opts: ReconcileAllOptions = {},
 ): Promise<ReconcileAllResult> {
+  if (opts.scope === 'targets') return reconcileTargets(ctx, services, nodes);
   const statuses = new Map<string, LoadBalancerStatus>();
   const requeue = new Map<string, string>();
+  const changed = new Set<string>();
   const lbServices = services.filter(wantsLoadBalancer);
-  if (opts.scope === 'targets') {
-    const [env, world] = await Promise.all([loadEnv(ctx, lbServices, nodes), observe(ctx, { targetsOnly: true })]);
-    await pool(lbServices, ctx.concurrency ?? 8, async (svc) => {
-      const key = keyOf(svc);
-      const built = buildDesiredStack(svc, env);
-      const observed = world.stacks.get(key);
-      if (!built.desired || !observed) return;
-      // Only target (de)registration on target groups that exist; anything else waits for the full pass.
-      const tgs = await Promise.all(
-        observed.targetGroups.map(async (t) => ({ ...t, targets: await readTargets(ctx, t.arn) })),
-      );
-      const plan = planStack(built.desired, { ...emptyStack(key), targetGroups: tgs }, ctx.vpcId);
-      plan.actions = plan.actions.filter(
-        (a) => (a.kind === 'RegisterTargets' || a.kind === 'DeregisterTargets') && typeof a.arn === 'string',
-      );
-      try {
-        await applyPlan(ctx, plan);
-        statuses.set(key, { warnings: plan.warnings });
-      } catch (err) {
-        requeue.set(key, (err as Error).message);
-      }
-    });
-    return { statuses, requeue };
-  }
   const [env, world] = await Promise.all([loadEnv(ctx, lbServices, nodes), observe(ctx)]);
   // Creations in one pass share the quota: count them as they happen.
   await pool(services, ctx.concurrency ?? 8, async (svc) => {
     const key = keyOf(svc);
     if (!wantsLoadBalancer(svc) && !world.stacks.has(key)) return;
     try {
-      const st = await runOne(ctx, svc, env, world);
+      const st = await runOne(ctx, svc, env, world, () => changed.add(key));
       if (st.hostname && !world.stacks.get(key)?.loadBalancers.length) world.accountNlbCount++;
       statuses.set(key, st);
     } catch (err) {
       requeue.set(key, (err as Error).message);
     }
   });
-  return { statuses, requeue };
+  return { statuses, changed, requeue };
+}
+
+/**
+ * A node joined or left: only target (de)registration on target groups that exist (reads target groups and their
+ * targets, nothing else); anything else waits for the full pass. Kept apart from the full pipeline so that what the
+ * node-events function can send is only RegisterTargets/DeregisterTargets (its IAM role grants no other ELBv2 write;
+ * test/infra/iam-actions.test.ts derives that from this code).
+ */
+export async function reconcileTargets(
+  ctx: LoadBalancerContext,
+  services: V1Service[],
+  nodes: NodeInfo[],
+): Promise<ReconcileAllResult> {
+  const statuses = new Map<string, LoadBalancerStatus>();
+  const requeue = new Map<string, string>();
+  const changed = new Set<string>();
+  const lbServices = services.filter(wantsLoadBalancer);
+  const [env, world] = await Promise.all([loadEnv(ctx, lbServices, nodes), observe(ctx, { targetsOnly: true })]);
+  await pool(lbServices, ctx.concurrency ?? 8, async (svc) => {
+    const key = keyOf(svc);
+    const built = buildDesiredStack(svc, env);
+    const observed = world.stacks.get(key);
+    if (!built.desired || !observed) return;
+    // Only target (de)registration on target groups that exist; anything else waits for the full pass.
+    const tgs = await Promise.all(
+      observed.targetGroups.map(async (t) => ({ ...t, targets: await readTargets(ctx, t.arn) })),
+    );
+    const plan = planStack(built.desired, { ...emptyStack(key), targetGroups: tgs }, ctx.vpcId);
+    plan.actions = plan.actions.filter(
+      (a) => (a.kind === 'RegisterTargets' || a.kind === 'DeregisterTargets') && typeof a.arn === 'string',
+    );
+    try {
+      await applyTargetChanges(ctx, plan.actions, plan.stack);
+      statuses.set(key, { warnings: plan.warnings });
+      if (plan.actions.length) changed.add(key);
+    } catch (err) {
+      requeue.set(key, (err as Error).message);
+    }
+  });
+  return { statuses, changed, requeue };
 }
 
 /**

@@ -97,6 +97,11 @@ export interface DesiredStack {
   cluster: string;
   /** "<namespace>/<name>". */
   stack: string;
+  /**
+   * The NLB DNS name the Service's status already points at (users and DNS records follow it): among duplicate
+   * NLBs, this one is kept.
+   */
+  inUseHostname?: string;
   loadBalancer: DesiredLoadBalancer;
   securityGroup?: DesiredSecurityGroup;
   nodeRule?: DesiredNodeRule;

@@ -1,10 +1,16 @@
 /**
- * Observed state, read by ownership tags only. Names are never used to decide what is ours.
+ * Observed state, read by ownership tags only (lib/lb/ownership.ts). Names are never used to decide what is ours.
  * ELBv2 has no server-side tag filter on Describe*, so load balancers and target groups are listed (400 per page)
  * and their tags read with DescribeTags (at most 20 ARNs per call, an ELBv2 limit). Security groups are found with
- * EC2 tag filters; node security group rules by their description (see tags.ts).
+ * EC2 tag filters; node security group rules by their description (ownership.ts nodeRuleDescription).
+ * Listings use the SDK paginators; ELBv2 pages go through the token buckets (calls.ts elbPages).
  */
-import { DescribeSecurityGroupsCommand, type IpPermission, type SecurityGroup } from '@aws-sdk/client-ec2';
+import {
+  DescribeSecurityGroupsCommand,
+  paginateDescribeSecurityGroups,
+  type IpPermission,
+  type SecurityGroup,
+} from '@aws-sdk/client-ec2';
 import {
   DescribeListenerCertificatesCommand,
   DescribeListenersCommand,
@@ -14,21 +20,26 @@ import {
   DescribeTargetGroupAttributesCommand,
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
+  paginateDescribeListenerCertificates,
+  paginateDescribeListeners,
+  paginateDescribeLoadBalancers,
+  paginateDescribeTargetGroups,
+  type Listener,
   type LoadBalancer,
   type TargetGroup,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { pool, type LoadBalancerContext } from './context.js';
-import { elb, ec2 } from './calls.js';
+import { elb, elbPages, ec2 } from './calls.js';
 import type {
   IngressRule,
   ObservedListener,
   ObservedLoadBalancer,
   ObservedNodePermission,
-  ObservedSecurityGroup,
   ObservedStack,
   ObservedTargetGroup,
 } from './model.js';
-import { CLUSTER_NAME_TAG, clusterTagKey, isOwned, nodeRuleDescription, STACK_TAG } from './tags.js';
+import { isOwned, nodeRuleDescription } from './ownership.js';
+import { CLUSTER_NAME_TAG, clusterTagKey, STACK_TAG } from '../tags.js';
 
 export interface ObservedWorld {
   stacks: Map<string, ObservedStack>;
@@ -52,6 +63,15 @@ export interface ObserveOptions {
   targetsOnly?: boolean;
 }
 
+/** One observation pass: its options, the stacks found so far, and the ownership test. */
+interface Pass {
+  ctx: LoadBalancerContext;
+  opts: ObserveOptions;
+  stacks: Map<string, ObservedStack>;
+  get(stack: string): ObservedStack;
+  mine(tags: Record<string, string> | undefined): boolean;
+}
+
 async function tagsOf(ctx: LoadBalancerContext, arns: string[]): Promise<Map<string, Record<string, string>>> {
   const out = new Map<string, Record<string, string>>();
   const batches: string[][] = [];
@@ -69,47 +89,38 @@ async function tagsOf(ctx: LoadBalancerContext, arns: string[]): Promise<Map<str
 
 export async function listLoadBalancers(ctx: LoadBalancerContext): Promise<LoadBalancer[]> {
   const all: LoadBalancer[] = [];
-  let marker: string | undefined;
-  do {
-    const r = await elb(ctx, new DescribeLoadBalancersCommand({ PageSize: 400, Marker: marker }));
-    all.push(...(r.LoadBalancers ?? []));
-    marker = r.NextMarker;
-  } while (marker);
+  const pages = elbPages(ctx, DescribeLoadBalancersCommand, (c) => paginateDescribeLoadBalancers(c, { PageSize: 400 }));
+  for await (const r of pages) all.push(...(r.LoadBalancers ?? []));
   return all;
 }
 
 async function listTargetGroups(ctx: LoadBalancerContext): Promise<TargetGroup[]> {
   const all: TargetGroup[] = [];
-  let marker: string | undefined;
-  do {
-    const r = await elb(ctx, new DescribeTargetGroupsCommand({ PageSize: 400, Marker: marker }));
-    all.push(...(r.TargetGroups ?? []));
-    marker = r.NextMarker;
-  } while (marker);
+  const pages = elbPages(ctx, DescribeTargetGroupsCommand, (c) => paginateDescribeTargetGroups(c, { PageSize: 400 }));
+  for await (const r of pages) all.push(...(r.TargetGroups ?? []));
   return all;
+}
+
+function toObservedListener(l: Listener): ObservedListener {
+  return {
+    arn: l.ListenerArn!,
+    port: l.Port ?? 0,
+    protocol: l.Protocol ?? '',
+    targetGroupArn:
+      l.DefaultActions?.[0]?.TargetGroupArn ?? l.DefaultActions?.[0]?.ForwardConfig?.TargetGroups?.[0]?.TargetGroupArn,
+    // DescribeListeners returns only the default certificate; extras are read by `listeners` for TLS listeners.
+    certificateArns: (l.Certificates ?? []).map((c) => c.CertificateArn!).filter(Boolean),
+    sslPolicy: l.SslPolicy,
+    alpnPolicy: l.AlpnPolicy?.[0],
+  };
 }
 
 async function listeners(ctx: LoadBalancerContext, lbArn: string): Promise<ObservedListener[]> {
   const out: ObservedListener[] = [];
-  let marker: string | undefined;
-  do {
-    const r = await elb(ctx, new DescribeListenersCommand({ LoadBalancerArn: lbArn, Marker: marker, PageSize: 400 }));
-    for (const l of r.Listeners ?? []) {
-      out.push({
-        arn: l.ListenerArn!,
-        port: l.Port ?? 0,
-        protocol: l.Protocol ?? '',
-        targetGroupArn:
-          l.DefaultActions?.[0]?.TargetGroupArn ??
-          l.DefaultActions?.[0]?.ForwardConfig?.TargetGroups?.[0]?.TargetGroupArn,
-        // DescribeListeners returns only the default certificate; extras are read below for TLS listeners.
-        certificateArns: (l.Certificates ?? []).map((c) => c.CertificateArn!).filter(Boolean),
-        sslPolicy: l.SslPolicy,
-        alpnPolicy: l.AlpnPolicy?.[0],
-      });
-    }
-    marker = r.NextMarker;
-  } while (marker);
+  const pages = elbPages(ctx, DescribeListenersCommand, (c) =>
+    paginateDescribeListeners(c, { LoadBalancerArn: lbArn, PageSize: 400 }),
+  );
+  for await (const r of pages) out.push(...(r.Listeners ?? []).map(toObservedListener));
   // Extra certificates (SNI) of TLS listeners: one DescribeListenerCertificates each, default first then sorted.
   for (const l of out) {
     if (l.protocol !== 'TLS' || l.certificateArns.length === 0) continue;
@@ -155,60 +166,83 @@ export async function readTargets(ctx: LoadBalancerContext, arn: string): Promis
 
 /** Reads every resource of this cluster's load-balancer stacks (or of one stack). */
 export async function observe(ctx: LoadBalancerContext, opts: ObserveOptions = {}): Promise<ObservedWorld> {
-  const cluster = ctx.clusterName;
-  const conc = ctx.concurrency ?? 8;
   const stacks = new Map<string, ObservedStack>();
-  const get = (s: string) => {
-    let st = stacks.get(s);
-    if (!st) stacks.set(s, (st = emptyStack(s)));
-    return st;
+  const pass: Pass = {
+    ctx,
+    opts,
+    stacks,
+    get: (s) => {
+      let st = stacks.get(s);
+      if (!st) stacks.set(s, (st = emptyStack(s)));
+      return st;
+    },
+    mine: (t) => !!t && isOwned(t, ctx.clusterName, opts.stack),
   };
-  const mine = (t: Record<string, string> | undefined) => !!t && isOwned(t, cluster, opts.stack);
-  let accountNlbCount = 0;
+  const accountNlbCount = opts.targetsOnly ? 0 : await observeLoadBalancers(pass);
+  await observeTargetGroups(pass);
+  if (opts.targetsOnly) return { stacks, accountNlbCount };
+  await observeSecurityGroups(pass);
+  if (ctx.nodeSecurityGroupId) await observeNodeRules(pass, ctx.nodeSecurityGroupId);
+  return { stacks, accountNlbCount };
+}
 
-  if (!opts.targetsOnly) {
-    const lbs = await listLoadBalancers(ctx);
-    accountNlbCount = lbs.filter((l) => l.Type === 'network').length;
-    const lbTags = await tagsOf(ctx, lbs.map((l) => l.LoadBalancerArn!).filter(Boolean));
-    const owned = lbs.filter((l) => mine(lbTags.get(l.LoadBalancerArn!)));
-    const observedLbs = await pool(owned, conc, async (l): Promise<ObservedLoadBalancer> => {
-      const arn = l.LoadBalancerArn!;
-      const [ls, at] = await Promise.all([
-        listeners(ctx, arn),
-        opts.shallow ? undefined : elb(ctx, new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: arn })),
-      ]);
-      return {
-        arn,
-        name: l.LoadBalancerName ?? '',
-        dnsName: l.DNSName ?? '',
-        scheme: l.Scheme ?? '',
-        type: l.Type ?? '',
-        ipAddressType: l.IpAddressType ?? 'ipv4',
-        vpcId: l.VpcId ?? '',
-        state: l.State?.Code ?? '',
-        createdTime: l.CreatedTime ? new Date(l.CreatedTime).toISOString() : '',
-        subnetMappings: (l.AvailabilityZones ?? []).map((z) => {
-          const m: { subnetId: string; allocationId?: string; privateIPv4Address?: string } = {
-            subnetId: z.SubnetId ?? '',
-          };
-          const a = z.LoadBalancerAddresses?.[0];
-          if (a?.AllocationId) m.allocationId = a.AllocationId;
-          if (a?.PrivateIPv4Address) m.privateIPv4Address = a.PrivateIPv4Address;
-          return m;
-        }),
-        securityGroups: l.SecurityGroups ?? [],
-        tags: lbTags.get(arn)!,
-        attributes: attrs(at?.Attributes),
-        listeners: ls,
+/** Our NLBs with their listeners (and attributes unless shallow); returns the account's NLB count (quota check). */
+async function observeLoadBalancers(p: Pass): Promise<number> {
+  const { ctx, opts } = p;
+  const lbs = await listLoadBalancers(ctx);
+  const lbTags = await tagsOf(ctx, lbs.map((l) => l.LoadBalancerArn!).filter(Boolean));
+  const owned = lbs.filter((l) => p.mine(lbTags.get(l.LoadBalancerArn!)));
+  const observedLbs = await pool(owned, ctx.concurrency ?? 8, async (l): Promise<ObservedLoadBalancer> => {
+    const arn = l.LoadBalancerArn!;
+    const [ls, at] = await Promise.all([
+      listeners(ctx, arn),
+      opts.shallow ? undefined : elb(ctx, new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: arn })),
+    ]);
+    return toObservedLoadBalancer(l, lbTags.get(arn)!, attrs(at?.Attributes), ls);
+  });
+  for (const o of observedLbs) p.get(o.tags[STACK_TAG]!).loadBalancers.push(o);
+  return lbs.filter((l) => l.Type === 'network').length;
+}
+
+function toObservedLoadBalancer(
+  l: LoadBalancer,
+  tags: Record<string, string>,
+  attributes: Record<string, string>,
+  listeners: ObservedListener[],
+): ObservedLoadBalancer {
+  return {
+    arn: l.LoadBalancerArn!,
+    name: l.LoadBalancerName ?? '',
+    dnsName: l.DNSName ?? '',
+    scheme: l.Scheme ?? '',
+    type: l.Type ?? '',
+    ipAddressType: l.IpAddressType ?? 'ipv4',
+    vpcId: l.VpcId ?? '',
+    state: l.State?.Code ?? '',
+    createdTime: l.CreatedTime ? new Date(l.CreatedTime).toISOString() : '',
+    subnetMappings: (l.AvailabilityZones ?? []).map((z) => {
+      const m: { subnetId: string; allocationId?: string; privateIPv4Address?: string } = {
+        subnetId: z.SubnetId ?? '',
       };
-    });
-    for (const o of observedLbs) get(o.tags[STACK_TAG]!).loadBalancers.push(o);
-  }
+      const a = z.LoadBalancerAddresses?.[0];
+      if (a?.AllocationId) m.allocationId = a.AllocationId;
+      if (a?.PrivateIPv4Address) m.privateIPv4Address = a.PrivateIPv4Address;
+      return m;
+    }),
+    securityGroups: l.SecurityGroups ?? [],
+    tags,
+    attributes,
+    listeners,
+  };
+}
 
+/** Our target groups, with their targets and attributes unless shallow or targets-only. */
+async function observeTargetGroups(p: Pass): Promise<void> {
+  const { ctx, opts } = p;
   const tgs = await listTargetGroups(ctx);
   const tgTags = await tagsOf(ctx, tgs.map((t) => t.TargetGroupArn!).filter(Boolean));
-  const ownedTgs = tgs.filter((t) => mine(tgTags.get(t.TargetGroupArn!)));
-  const observedTgs = await pool(ownedTgs, conc, async (t): Promise<ObservedTargetGroup> => {
+  const ownedTgs = tgs.filter((t) => p.mine(tgTags.get(t.TargetGroupArn!)));
+  const observedTgs = await pool(ownedTgs, ctx.concurrency ?? 8, async (t): Promise<ObservedTargetGroup> => {
     const arn = t.TargetGroupArn!;
     // In the targets-only pass the caller reads targets per Service (readTargets), so that reads and
     // RegisterTargets calls interleave under their separate token buckets instead of running one after the other.
@@ -218,70 +252,74 @@ export async function observe(ctx: LoadBalancerContext, opts: ObserveOptions = {
         ? Promise.resolve(undefined)
         : elb(ctx, new DescribeTargetGroupAttributesCommand({ TargetGroupArn: arn })),
     ]);
-    return {
-      arn,
-      name: t.TargetGroupName ?? '',
-      protocol: t.Protocol ?? '',
-      port: t.Port ?? 0,
-      vpcId: t.VpcId ?? '',
-      targetType: t.TargetType ?? 'instance',
-      healthCheck: {
-        protocol: (t.HealthCheckProtocol ?? 'TCP') as 'TCP' | 'HTTP' | 'HTTPS',
-        port: t.HealthCheckPort ?? 'traffic-port',
-        path: t.HealthCheckPath,
-        intervalSeconds: t.HealthCheckIntervalSeconds ?? 0,
-        timeoutSeconds: t.HealthCheckTimeoutSeconds ?? 0,
-        healthyThreshold: t.HealthyThresholdCount ?? 0,
-        unhealthyThreshold: t.UnhealthyThresholdCount ?? 0,
-        matcher: t.Matcher?.HttpCode,
-      },
-      tags: tgTags.get(arn)!,
-      attributes: at ? attrs(at.Attributes) : {},
-      targets,
-      loadBalancerArns: t.LoadBalancerArns ?? [],
-    };
+    return toObservedTargetGroup(t, tgTags.get(arn)!, at ? attrs(at.Attributes) : {}, targets);
   });
-  for (const o of observedTgs) get(o.tags[STACK_TAG]!).targetGroups.push(o);
-  if (opts.targetsOnly) return { stacks, accountNlbCount };
+  for (const o of observedTgs) p.get(o.tags[STACK_TAG]!).targetGroups.push(o);
+}
 
+function toObservedTargetGroup(
+  t: TargetGroup,
+  tags: Record<string, string>,
+  attributes: Record<string, string>,
+  targets: string[],
+): ObservedTargetGroup {
+  return {
+    arn: t.TargetGroupArn!,
+    name: t.TargetGroupName ?? '',
+    protocol: t.Protocol ?? '',
+    port: t.Port ?? 0,
+    vpcId: t.VpcId ?? '',
+    targetType: t.TargetType ?? 'instance',
+    healthCheck: {
+      protocol: (t.HealthCheckProtocol ?? 'TCP') as 'TCP' | 'HTTP' | 'HTTPS',
+      port: t.HealthCheckPort ?? 'traffic-port',
+      path: t.HealthCheckPath,
+      intervalSeconds: t.HealthCheckIntervalSeconds ?? 0,
+      timeoutSeconds: t.HealthCheckTimeoutSeconds ?? 0,
+      healthyThreshold: t.HealthyThresholdCount ?? 0,
+      unhealthyThreshold: t.UnhealthyThresholdCount ?? 0,
+      matcher: t.Matcher?.HttpCode,
+    },
+    tags,
+    attributes,
+    targets,
+    loadBalancerArns: t.LoadBalancerArns ?? [],
+  };
+}
+
+/** Our managed security groups, found with EC2 tag filters (1000 per page). */
+async function observeSecurityGroups(p: Pass): Promise<void> {
+  const { ctx, opts } = p;
+  const cluster = ctx.clusterName;
   const filters = [
     { Name: `tag:${clusterTagKey(cluster)}`, Values: ['owned'] },
     { Name: `tag:${CLUSTER_NAME_TAG}`, Values: [cluster] },
     { Name: 'vpc-id', Values: [ctx.vpcId] },
   ];
   if (opts.stack) filters.push({ Name: `tag:${STACK_TAG}`, Values: [opts.stack] });
-  let token: string | undefined;
-  do {
-    const r = await ec2(
-      ctx,
-      new DescribeSecurityGroupsCommand({ Filters: filters, NextToken: token, MaxResults: 1000 }),
-    );
+  const pages = paginateDescribeSecurityGroups({ client: ctx.clients.ec2 }, { Filters: filters, MaxResults: 1000 });
+  for await (const r of pages) {
     for (const g of r.SecurityGroups ?? []) {
       const tags = tagMap(g.Tags);
-      if (!mine(tags)) continue;
-      const o: ObservedSecurityGroup = {
-        groupId: g.GroupId!,
-        groupName: g.GroupName ?? '',
-        tags,
-        ingress: sgIngress(g),
-      };
-      get(tags[STACK_TAG]!).securityGroups.push(o);
-    }
-    token = r.NextToken;
-  } while (token);
-
-  if (ctx.nodeSecurityGroupId) {
-    const r = await ec2(ctx, new DescribeSecurityGroupsCommand({ GroupIds: [ctx.nodeSecurityGroupId] }));
-    const prefix = nodeRuleDescription(cluster, '');
-    for (const p of r.SecurityGroups?.[0]?.IpPermissions ?? []) {
-      for (const perm of nodePermissions(ctx.nodeSecurityGroupId, p)) {
-        const stack = perm.description.slice(prefix.length);
-        if (!perm.description.startsWith(prefix) || (opts.stack && stack !== opts.stack)) continue;
-        get(stack).nodePermissions.push(perm);
-      }
+      if (!p.mine(tags)) continue;
+      const o = { groupId: g.GroupId!, groupName: g.GroupName ?? '', tags, ingress: sgIngress(g) };
+      p.get(tags[STACK_TAG]!).securityGroups.push(o);
     }
   }
-  return { stacks, accountNlbCount };
+}
+
+/** Our rules on the node security group, recognised by their description. */
+async function observeNodeRules(p: Pass, nodeSecurityGroupId: string): Promise<void> {
+  const { ctx, opts } = p;
+  const r = await ec2(ctx, new DescribeSecurityGroupsCommand({ GroupIds: [nodeSecurityGroupId] }));
+  const prefix = nodeRuleDescription(ctx.clusterName, '');
+  for (const perm of r.SecurityGroups?.[0]?.IpPermissions ?? []) {
+    for (const np of nodePermissions(nodeSecurityGroupId, perm)) {
+      const stack = np.description.slice(prefix.length);
+      if (!np.description.startsWith(prefix) || (opts.stack && stack !== opts.stack)) continue;
+      p.get(stack).nodePermissions.push(np);
+    }
+  }
 }
 
 function nodePermissions(groupId: string, p: IpPermission): ObservedNodePermission[] {
@@ -303,15 +341,16 @@ function nodePermissions(groupId: string, p: IpPermission): ObservedNodePermissi
 export async function listenerCertificates(ctx: LoadBalancerContext, listenerArn: string): Promise<string[]> {
   let def: string | undefined;
   const extra: string[] = [];
-  let marker: string | undefined;
-  do {
-    const r = await elb(ctx, new DescribeListenerCertificatesCommand({ ListenerArn: listenerArn, Marker: marker }));
+  // No PageSize: the original request named none (ELBv2's default page of 400).
+  const pages = elbPages(ctx, DescribeListenerCertificatesCommand, (c) =>
+    paginateDescribeListenerCertificates(c, { ListenerArn: listenerArn }),
+  );
+  for await (const r of pages) {
     for (const c of r?.Certificates ?? []) {
       if (!c.CertificateArn) continue;
       if (c.IsDefault) def = c.CertificateArn;
       else extra.push(c.CertificateArn);
     }
-    marker = r?.NextMarker;
-  } while (marker);
+  }
   return [...(def ? [def] : []), ...extra.filter((a) => a !== def).sort()];
 }

@@ -9,7 +9,7 @@
  * An internet-facing NLB only gets public subnets (route table with a route to an internet gateway), as
  * cloud-provider-aws's isSubnetPublic decides: an NLB in a private subnet would have an address nobody can reach.
  */
-import { clusterTagKey, NAME_TAG, ROLE_ELB_TAG, ROLE_INTERNAL_ELB_TAG } from './tags.js';
+import { clusterTagKey, NAME_TAG, ROLE_ELB_TAG, ROLE_INTERNAL_ELB_TAG } from '../tags.js';
 
 export interface SubnetInfo {
   subnetId: string;

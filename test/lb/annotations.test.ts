@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import type { V1Service } from '../../lib/model/types.js';
-import { A, isCidr, parseLoadBalancerAnnotations } from '../../lib/model/annotations.js';
+import { A, parseLoadBalancerAnnotations } from '../../lib/model/annotations.js';
+import { isCidr } from '../../lib/model/ip.js';
 import { formatFieldError } from '../../lib/model/field-errors.js';
 
 function svc(

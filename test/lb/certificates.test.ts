@@ -9,8 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { Throttle } from '../../lib/aws/throttle.js';
 import { planService, reconcileService } from '../../lib/lb/index.js';
 import { listenerCertificates } from '../../lib/lb/observe.js';
-import { sameCertificates } from '../../lib/lb/planner.js';
-import { ensureLocalClusterAws } from '../../lib/local/cluster-aws.js';
+import { sameCertificates } from '../../lib/lb/plan/listener.js';
+import { ensureLocalClusterAws } from '../../tools/local/cluster-aws.js';
 import { defaultService } from '../../lib/model/defaults.js';
 import { motoClients, uniqueName } from '../support/aws.js';
 

@@ -8,7 +8,7 @@ import {
   TerminateInstancesCommand,
   type Tag,
 } from '@aws-sdk/client-ec2';
-import { ensureInternetGateway } from '../../lib/local/cluster-aws.js';
+import { ensureInternetGateway } from '../../tools/local/cluster-aws.js';
 import type { AwsClients } from '../../lib/aws/clients.js';
 import { Throttle } from '../../lib/aws/throttle.js';
 import type { LoadBalancerContext } from '../../lib/lb/context.js';

@@ -264,7 +264,7 @@ describe('LoadBalancer Services against moto', () => {
   it('sweep removes a managed SG orphaned by a crash before the NLB was created', async () => {
     const c = await makeCluster();
     const plan = await planService(c.ctx, lbService('half'), []);
-    const { applyPlan } = await import('../../lib/lb/apply.js');
+    const { applyPlan } = await import('../../lib/lb/apply/index.js');
     // Apply only the first two actions (create SG, authorize its rules), as if the process died right after.
     await applyPlan(c.ctx, { ...plan, actions: plan.actions.slice(0, 2) });
     expect((await stackState(c, 'default/half'))!.securityGroups).toHaveLength(1);

@@ -2,14 +2,15 @@
  * Pure planner tests: whole desired states and plans as JSON golden files (test/lb/golden/). Regenerate after an
  * intended change with UPDATE_GOLDEN=1 npx vitest run test/lb/planner.test.ts, then review the diff.
  */
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { buildDesiredStack, type BuildEnv } from '../../lib/lb/builder.js';
+import { buildDesiredStack, type BuildEnv } from '../../lib/lb/build/index.js';
 import type { DesiredStack, ObservedStack } from '../../lib/lb/model.js';
-import { formatPlan, planStack } from '../../lib/lb/planner.js';
+import { formatPlan } from '../../lib/lb/plan/format.js';
+import { planStack } from '../../lib/lb/plan/index.js';
 import { selectSubnets, type SubnetInfo } from '../../lib/lb/subnets.js';
 import { loadBalancerName } from '../../lib/lb/naming.js';
 import { A } from '../../lib/model/annotations.js';
@@ -278,6 +279,73 @@ describe('desired state and plans (golden)', () => {
     ]);
   });
 
+  describe('duplicates are reduced to one, the one in use kept', () => {
+    const svc = () =>
+      lbService('web', {
+        ports: [
+          { name: 'a', port: 80, nodePort: 30080 },
+          { name: 'b', port: 81, nodePort: 30081 },
+        ],
+      });
+    const shape = (p: ReturnType<typeof planStack>) =>
+      p.actions.map((a) => `${a.op} ${a.kind} ${'arn' in a ? a.arn : 'groupId' in a ? a.groupId : a.name}`);
+
+    it('two listeners on one port: the one forwarding to the kept target group stays', () => {
+      const d = build(svc());
+      const o = observedFrom(d);
+      const lb = o.loadBalancers[0]!;
+      // The retried create made a second listener on 80; the first one forwards to a target group no longer there.
+      lb.listeners[0]!.targetGroupArn = 'arn:tg/gone';
+      lb.listeners.push({ ...lb.listeners[0]!, arn: 'arn:listener/80-retry', targetGroupArn: 'arn:tg/tcp-80' });
+      const plan = planStack(d, o, 'vpc-1');
+      golden('duplicate-listeners', { plan, text: formatPlan(plan).split('\n') });
+      expect(shape(plan)).toEqual(['delete Listener arn:listener/80']);
+      // Both forwarding to the kept target group: the first by ARN stays.
+      lb.listeners[0]!.targetGroupArn = 'arn:tg/tcp-80';
+      expect(shape(planStack(d, o, 'vpc-1'))).toEqual(['delete Listener arn:listener/80-retry']);
+    });
+
+    it('two NLBs with the same ownership tags: the one the Service status points at stays', () => {
+      const d = build(svc());
+      const o = observedFrom(d);
+      const newer = {
+        ...o.loadBalancers[0]!,
+        arn: 'arn:lb/2',
+        dnsName: 'web-2.elb.amazonaws.com',
+        createdTime: '2026-01-02T00:00:00.000Z',
+        listeners: o.loadBalancers[0]!.listeners.map((l) => ({ ...l, arn: `${l.arn}-on-2` })),
+      };
+      o.loadBalancers.push(newer);
+      // Without a status the oldest is kept; with one, the NLB users already reach.
+      expect(shape(planStack(d, o, 'vpc-1'))).toEqual([
+        'delete Listener arn:listener/80-on-2',
+        'delete Listener arn:listener/81-on-2',
+        'delete LoadBalancer arn:lb/2',
+      ]);
+      const plan = planStack({ ...d, inUseHostname: newer.dnsName }, o, 'vpc-1');
+      golden('duplicate-nlbs', { plan, text: formatPlan(plan).split('\n') });
+      expect(plan.hostname).toBe(newer.dnsName);
+      expect(shape(plan)).toEqual([
+        'delete Listener arn:listener/80',
+        'delete Listener arn:listener/81',
+        'delete LoadBalancer arn:lb/1',
+      ]);
+    });
+
+    it('two target groups with the same ownership tags: the one attached to the kept NLB stays', () => {
+      const d = build(svc());
+      const o = observedFrom(d);
+      const inUse = o.targetGroups[0]!;
+      // A retried create left a second, unattached TG for port 80 that even carries the expected name, while the
+      // attached one (created first under an older name) is what the listener forwards to.
+      o.targetGroups.push({ ...inUse, arn: 'arn:tg/tcp-80-retry', loadBalancerArns: [] });
+      inUse.name = `${inUse.name.slice(0, 28)}-old`;
+      const plan = planStack(d, o, 'vpc-1');
+      golden('duplicate-target-groups', { plan, text: formatPlan(plan).split('\n') });
+      expect(shape(plan)).toEqual(['delete TargetGroup arn:tg/tcp-80-retry']);
+    });
+  });
+
   it('targets are registered in batches of at most 200', () => {
     const many = Array.from({ length: 450 }, (_, i) => node(i + 10, i % 2 ? 'us-east-1a' : 'us-east-1b'));
     const d = build(lbService('big'), { ...env, nodes: many });
@@ -393,13 +461,16 @@ describe('subnet selection and names', () => {
 describe('layering', () => {
   it('the pure layers (desired state, planner, subnets, names, tags, annotations, node eligibility) import no AWS SDK', () => {
     const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+    // build/ and plan/ whole: every file of the desired-state builder and of the planner.
+    const folder = (d: string) => readdirSync(join(root, d)).map((f) => `${d}/${f}`);
     const pure = [
       'lib/lb/model.ts',
-      'lib/lb/builder.ts',
-      'lib/lb/planner.ts',
+      ...folder('lib/lb/build'),
+      ...folder('lib/lb/plan'),
       'lib/lb/subnets.ts',
       'lib/lb/naming.ts',
-      'lib/lb/tags.ts',
+      'lib/lb/ownership.ts',
+      'lib/tags.ts',
       'lib/model/annotations.ts',
       'lib/nodes/eligible.ts',
     ];
@@ -407,6 +478,7 @@ describe('layering', () => {
       const src = readFileSync(join(root, f), 'utf8');
       expect(src, f).not.toMatch(/from '@aws-sdk\//);
       expect(src, f).not.toMatch(/from '\.\/(apply|observe|calls|index)\.js'/);
+      expect(src, f).not.toMatch(/from '\.\.\/(apply\/[\w-]+|observe|calls|index)\.js'/);
     }
   });
 });

@@ -2,7 +2,7 @@
 import { CreateRouteTableCommand, AssociateRouteTableCommand } from '@aws-sdk/client-ec2';
 import { describe, expect, it } from 'vitest';
 import { markPublic, selectSubnets, type SubnetInfo } from '../../lib/lb/subnets.js';
-import { ensureLocalClusterAws } from '../../lib/local/cluster-aws.js';
+import { ensureLocalClusterAws } from '../../tools/local/cluster-aws.js';
 import { reconcileService } from '../../lib/lb/index.js';
 import { Throttle } from '../../lib/aws/throttle.js';
 import { defaultService } from '../../lib/model/defaults.js';

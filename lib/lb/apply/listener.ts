@@ -1,0 +1,96 @@
+/** Listeners: create (or converge the one a crashed run created), modify, extra (SNI) certificates, delete (ELBv2). */
+import {
+  AddListenerCertificatesCommand,
+  CreateListenerCommand,
+  DeleteListenerCommand,
+  DescribeListenersCommand,
+  ModifyListenerCommand,
+  RemoveListenerCertificatesCommand,
+  type Action as ElbAction,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { awsCode, elb } from '../calls.js';
+import type { LoadBalancerContext } from '../context.js';
+import type { Action, DesiredListener } from '../model.js';
+import { listenerCertificates } from '../observe.js';
+import { EXTRA_CERTIFICATES } from '../plan/listener.js';
+import type { ApplyState } from './state.js';
+import { toTags } from './tags.js';
+
+type ListenerAction = Extract<Action, { kind: 'Listener' }>;
+
+export async function applyListener(ctx: LoadBalancerContext, st: ApplyState, a: ListenerAction): Promise<void> {
+  if (a.op === 'create') return createListener(ctx, st, a);
+  if (a.op === 'update') {
+    // Only the SNI certificates changed: Add/RemoveListenerCertificates alone, no ModifyListener.
+    if (a.changes.some((c) => c !== EXTRA_CERTIFICATES))
+      await elb(
+        ctx,
+        new ModifyListenerCommand({ ListenerArn: a.arn, ...listenerInput(a.desired, st.resolve(a.targetGroup)) }),
+      );
+    await syncExtraCertificates(ctx, a.arn, a.desired);
+    return;
+  }
+  await elb(ctx, new DeleteListenerCommand({ ListenerArn: a.arn }));
+}
+
+async function createListener(
+  ctx: LoadBalancerContext,
+  st: ApplyState,
+  a: Extract<ListenerAction, { op: 'create' }>,
+): Promise<void> {
+  const lbArn = st.resolve(a.loadBalancer);
+  try {
+    const created = await elb(
+      ctx,
+      new CreateListenerCommand({
+        LoadBalancerArn: lbArn,
+        ...listenerInput(a.desired, st.resolve(a.targetGroup)),
+        Tags: toTags(a.desired.tags),
+      }),
+    );
+    const arn = created.Listeners?.[0]?.ListenerArn;
+    if (arn) await syncExtraCertificates(ctx, arn, a.desired);
+  } catch (err) {
+    if (awsCode(err) !== 'DuplicateListener' && awsCode(err) !== 'DuplicateListenerException') throw err;
+    // A listener on this port already exists on OUR load balancer (created by a crashed run): converge it. The NLB
+    // is ours (proven when it was observed or adopted), so its listener needs no proof of its own.
+    const r = await elb(ctx, new DescribeListenersCommand({ LoadBalancerArn: lbArn }));
+    const l = r.Listeners?.find((x) => x.Port === a.desired.port);
+    if (!l?.ListenerArn) throw err;
+    await elb(
+      ctx,
+      new ModifyListenerCommand({ ListenerArn: l.ListenerArn, ...listenerInput(a.desired, st.resolve(a.targetGroup)) }),
+    );
+    await syncExtraCertificates(ctx, l.ListenerArn, a.desired);
+  }
+}
+
+function listenerInput(d: DesiredListener, tgArn: string) {
+  const actions: ElbAction[] = [{ Type: 'forward', TargetGroupArn: tgArn }];
+  return {
+    Protocol: d.protocol,
+    Port: d.port,
+    DefaultActions: actions,
+    // The listener's default certificate; ELBv2 takes exactly one here (more need AddListenerCertificates).
+    Certificates: d.certificateArns?.slice(0, 1).map((CertificateArn) => ({ CertificateArn })),
+    SslPolicy: d.protocol === 'TLS' ? d.sslPolicy : undefined,
+    AlpnPolicy: d.protocol === 'TLS' && d.alpnPolicy ? [d.alpnPolicy] : undefined,
+  };
+}
+
+/**
+ * Extra (SNI) certificates of a TLS listener: CreateListener/ModifyListener take exactly one (the default), the rest
+ * go through Add/RemoveListenerCertificates. Reads the current list first, so a rerun after a crash converges.
+ */
+async function syncExtraCertificates(ctx: LoadBalancerContext, listenerArn: string, d: DesiredListener): Promise<void> {
+  if (d.protocol !== 'TLS') return;
+  const wanted = (d.certificateArns ?? []).slice(1).filter((c) => c !== d.certificateArns?.[0]);
+  const have = (await listenerCertificates(ctx, listenerArn)).slice(1);
+  const add = wanted.filter((c) => !have.includes(c));
+  const remove = have.filter((c) => !wanted.includes(c));
+  const certs = (arns: string[]) => arns.map((CertificateArn) => ({ CertificateArn }));
+  if (add.length)
+    await elb(ctx, new AddListenerCertificatesCommand({ ListenerArn: listenerArn, Certificates: certs(add) }));
+  if (remove.length)
+    await elb(ctx, new RemoveListenerCertificatesCommand({ ListenerArn: listenerArn, Certificates: certs(remove) }));
+}

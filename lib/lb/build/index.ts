@@ -1,0 +1,126 @@
+/**
+ * Desired state of one LoadBalancer Service: a pure function from the stored Service, the VPC's subnets and the
+ * cluster's nodes to a JSON DesiredStack. No AWS calls; what needs AWS (subnet list, node list, SG list) is an input.
+ * One file per resource beside this one (ports, loadbalancer, targetgroup, targets, listener, securitygroup,
+ * noderule); the tags of each come from lib/lb/ownership.ts.
+ */
+import type { NodeInfo, V1Service } from '../../model/types.js';
+import { keyOf } from '../../model/types.js';
+import { formatFieldError } from '../../model/field-errors.js';
+import { parseLoadBalancerAnnotations, type LoadBalancerAnnotations } from '../../model/annotations.js';
+import { eligibleNodes } from '../../nodes/eligible.js';
+import type { DesiredListener, DesiredStack, DesiredTargetGroup } from '../model.js';
+import { loadBalancerName } from '../naming.js';
+import { ownershipTags, type StackTagging } from '../ownership.js';
+import type { SubnetInfo } from '../subnets.js';
+import { desiredListener, sslApplies, tlsPortError } from './listener.js';
+import {
+  desiredLoadBalancer,
+  loadBalancerSecurityGroups,
+  subnetMappings,
+  type SecurityGroupInfo,
+} from './loadbalancer.js';
+import { desiredNodeRule } from './noderule.js';
+import { groupPorts, type PortGroup } from './ports.js';
+import { desiredSecurityGroup } from './securitygroup.js';
+import { desiredTargetGroup, healthCheckFor, type TargetGroupCommon } from './targetgroup.js';
+import { targetQuotaWarnings } from './targets.js';
+
+export interface BuildEnv {
+  clusterName: string;
+  vpcId: string;
+  /** Every subnet of the cluster VPC. */
+  subnets: SubnetInfo[];
+  /** Security groups of the VPC; needed only to resolve `aws-load-balancer-security-groups` names. */
+  vpcSecurityGroups?: SecurityGroupInfo[];
+  nodes: NodeInfo[];
+  nodeSecurityGroupId?: string;
+}
+
+export type BuildResult = { desired: DesiredStack; errors: [] } | { desired?: undefined; errors: string[] };
+
+/** Builds the desired stack, or returns every reason it cannot be built (apiserver-style messages). */
+export function buildDesiredStack(svc: V1Service, env: BuildEnv): BuildResult {
+  const errors: string[] = [];
+  const cluster = env.clusterName;
+  const { config: cfg, errors: annErrors } = parseLoadBalancerAnnotations(svc);
+  errors.push(...annErrors.map(formatFieldError));
+
+  const groups = groupPorts(svc, errors);
+  if ((svc.spec?.ports ?? []).length === 0) errors.push('spec.ports: Required value');
+  // NLB quota: 50 listeners per load balancer.
+  if (groups.length > 50)
+    errors.push(`spec.ports: Too many: ${groups.length}: a Network Load Balancer has at most 50 listeners`);
+  const mappings = subnetMappings(env.subnets, cluster, cfg, errors);
+  const lbSecurityGroups = loadBalancerSecurityGroups(cfg, env.vpcSecurityGroups, errors);
+  if (errors.length > 0) return { errors };
+
+  const stack = keyOf(svc);
+  const ns = svc.metadata?.namespace ?? 'default';
+  const name = svc.metadata?.name ?? '';
+  const tagging: StackTagging = {
+    stack,
+    own: ownershipTags(cluster, stack, svc.metadata?.uid),
+    extra: cfg.additionalTags,
+  };
+  const inUseHostname = svc.status?.loadBalancer?.ingress?.[0]?.hostname;
+  const hc = healthCheckFor(svc, cfg);
+  const nodes = eligibleNodes(env.nodes, cfg.targetNodeLabels);
+  const warnings: string[] = [];
+  if (nodes.length === 0) warnings.push('no eligible nodes: the load balancer has no targets');
+  const common: TargetGroupCommon = {
+    cluster,
+    namespace: ns,
+    name,
+    vpcId: env.vpcId,
+    healthCheck: hc,
+    targets: nodes.map((n) => n.instanceId).sort(),
+    tagging,
+  };
+  const ports = buildPorts(cfg, groups, common);
+  if ('error' in ports) return { errors: [ports.error] };
+  const { targetGroups, listeners } = ports;
+  warnings.push(...targetQuotaWarnings(nodes, targetGroups.length));
+
+  const loadBalancer = desiredLoadBalancer(
+    cfg.name ?? loadBalancerName(cluster, ns, name, cfg.scheme),
+    cfg,
+    mappings,
+    lbSecurityGroups,
+    tagging,
+  );
+  const securityGroup = desiredSecurityGroup(svc, cfg, listeners, cluster, tagging);
+  const nodeRule = desiredNodeRule(cfg, env.nodeSecurityGroupId, lbSecurityGroups, targetGroups, hc, cluster, stack);
+  return {
+    desired: {
+      cluster,
+      stack,
+      ...(inUseHostname ? { inUseHostname } : {}),
+      loadBalancer,
+      securityGroup,
+      nodeRule,
+      targetGroups,
+      listeners,
+      warnings,
+    },
+    errors: [],
+  };
+}
+
+/** A target group and a listener per port group; the first port that cannot be TLS as asked stops the build. */
+function buildPorts(
+  cfg: LoadBalancerAnnotations,
+  groups: PortGroup[],
+  common: TargetGroupCommon,
+): { targetGroups: DesiredTargetGroup[]; listeners: DesiredListener[] } | { error: string } {
+  const targetGroups: DesiredTargetGroup[] = [];
+  const listeners: DesiredListener[] = [];
+  for (const g of groups) {
+    const error = tlsPortError(cfg, g);
+    if (error) return { error };
+    const useTls = sslApplies(cfg, g) && g.protocol === 'TCP';
+    targetGroups.push(desiredTargetGroup(common, cfg, g, useTls));
+    listeners.push(desiredListener(cfg, g, useTls, common.tagging));
+  }
+  return { targetGroups, listeners };
+}
