@@ -3,8 +3,10 @@
  * local mode, from the same variables. Invalid values fail fast with the variable's name: a misconfigured function
  * should crash at cold start, not reconcile with a wrong CIDR.
  */
-import { parseCidr } from './model/ip.js';
-import { DEFAULT_CLUSTER_CONFIG, type ClusterConfig } from './model/types.js';
+import type { ClusterConfig } from './model/types.js';
+import { ConfigError, readClusterConfig } from './cluster-env.js';
+import { defaultNodeSelector, parseNodeSelector, type NodeSelector } from './nodes/selector.js';
+import { DEFAULT_ORPHAN_GRACE_SECONDS } from './controller/node-lifecycle.js';
 
 export interface ControllerEnv {
   cluster: ClusterConfig;
@@ -13,45 +15,38 @@ export interface ControllerEnv {
   vpcId?: string;
   subnetIds: string[];
   nodeSecurityGroupId?: string;
-  /** key=value tag that marks cluster nodes; default kubernetes.io/cluster/<clusterName>=owned. */
-  nodeSelectorTag: { key: string; value: string };
+  /** The EC2 tag that marks cluster nodes (NODE_SELECTOR_TAG `key=v1[,v2]`); default the cluster tag, owned|shared. */
+  nodeSelector: NodeSelector;
   artifactBucket?: string;
   ssmDocumentName?: string;
   pushQueueUrl?: string;
   nlbQuota: number;
+  /** How long the change log keeps entries (seconds): what a watch may resume from; resync compacts the rest. */
+  logRetentionSeconds: number;
+  /** Pods bound to a node gone this long are deleted (POD_GC_ORPHAN_GRACE_SECONDS; podgc's quarantine, 40 s). */
+  podGcOrphanGraceSeconds: number;
 }
 
-export class ConfigError extends Error {}
-
-function parseRange(text: string, name: string): { min: number; max: number } {
-  const m = /^(\d{1,5})-(\d{1,5})$/.exec(text.trim());
-  const min = m ? Number(m[1]) : NaN;
-  const max = m ? Number(m[2]) : NaN;
-  if (!m || min < 1 || max > 65535 || min > max)
-    throw new ConfigError(`${name}: expected MIN-MAX within 1-65535, got "${text}"`);
-  return { min, max };
-}
+export { ConfigError } from './cluster-env.js';
 
 export function readControllerEnv(env: NodeJS.ProcessEnv = process.env): ControllerEnv {
   const get = (k: string) => (env[k] ?? '').trim() || undefined;
-  const clusterName = get('CLUSTER_NAME') ?? DEFAULT_CLUSTER_CONFIG.clusterName;
-  const serviceCidr = get('SERVICE_CIDR') ?? DEFAULT_CLUSTER_CONFIG.serviceCidr;
-  if (!parseCidr(serviceCidr)) throw new ConfigError(`SERVICE_CIDR: not an IPv4 CIDR: "${serviceCidr}"`);
-  const nodePortRange = get('NODE_PORT_RANGE')
-    ? parseRange(get('NODE_PORT_RANGE')!, 'NODE_PORT_RANGE')
-    : DEFAULT_CLUSTER_CONFIG.nodePortRange;
-  const sel = get('NODE_SELECTOR_TAG') ?? `kubernetes.io/cluster/${clusterName}=owned`;
-  const eq = sel.indexOf('=');
-  if (eq <= 0) throw new ConfigError(`NODE_SELECTOR_TAG: expected key=value, got "${sel}"`);
+  const cluster = readClusterConfig(env);
+  const clusterName = cluster.clusterName;
+  const sel = get('NODE_SELECTOR_TAG');
+  const parsed = sel === undefined ? { selector: defaultNodeSelector(clusterName) } : parseNodeSelector(sel);
+  if (!parsed.selector) throw new ConfigError(`NODE_SELECTOR_TAG: ${parsed.error}, got "${sel}"`);
   const quota = Number(get('NLB_QUOTA') ?? '50');
   if (!Number.isInteger(quota) || quota < 1) throw new ConfigError(`NLB_QUOTA: expected a positive integer`);
+  const retention = Number(get('LOG_RETENTION_SECONDS') ?? '600');
+  if (!Number.isInteger(retention) || retention < 60) {
+    throw new ConfigError('LOG_RETENTION_SECONDS: expected an integer of at least 60');
+  }
+  const grace = Number(get('POD_GC_ORPHAN_GRACE_SECONDS') ?? String(DEFAULT_ORPHAN_GRACE_SECONDS));
+  if (!Number.isInteger(grace) || grace < 0)
+    throw new ConfigError('POD_GC_ORPHAN_GRACE_SECONDS: expected a whole number of seconds, at least 0');
   return {
-    cluster: {
-      clusterName,
-      serviceCidr,
-      nodePortRange,
-      clusterDomain: get('CLUSTER_DOMAIN') ?? DEFAULT_CLUSTER_CONFIG.clusterDomain,
-    },
+    cluster,
     tableName: get('TABLE_NAME') ?? 'serverless-service-controller',
     eventBusName: get('EVENT_BUS_NAME') ?? 'serverless-service-controller',
     vpcId: get('VPC_ID'),
@@ -60,10 +55,12 @@ export function readControllerEnv(env: NodeJS.ProcessEnv = process.env): Control
       .map((s) => s.trim())
       .filter(Boolean),
     nodeSecurityGroupId: get('NODE_SECURITY_GROUP_ID'),
-    nodeSelectorTag: { key: sel.slice(0, eq), value: sel.slice(eq + 1) },
+    nodeSelector: parsed.selector,
     artifactBucket: get('ARTIFACT_BUCKET'),
     ssmDocumentName: get('SSM_DOCUMENT_NAME'),
     pushQueueUrl: get('PUSH_QUEUE_URL'),
     nlbQuota: quota,
+    logRetentionSeconds: retention,
+    podGcOrphanGraceSeconds: grace,
   };
 }

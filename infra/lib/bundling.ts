@@ -7,11 +7,17 @@ import { fileURLToPath } from 'node:url';
 /** Repository root: infra/lib/ is two levels below it. */
 export const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** The handler entry files, fixed by the functions/ owner; each exports `handler`. */
+/** The controller's handler entry files, fixed by the functions/ owner; each exports `handler`. */
 export const HANDLERS = ['service-events', 'node-events', 'resync', 'ssm-status', 'dataplane-push'] as const;
 export type HandlerName = (typeof HANDLERS)[number];
 
-export function handlerEntry(name: HandlerName): string {
+/** The Kubernetes API (functions/api.ts), served from a Function URL; not one of the controller's handlers. */
+export const API_HANDLER = 'api';
+/** Every bundle that is deployed. */
+export const BUNDLES = [...HANDLERS, API_HANDLER] as const;
+export type BundleName = (typeof BUNDLES)[number];
+
+export function handlerEntry(name: BundleName): string {
   return fileURLToPath(new URL(`../../functions/${name}.ts`, import.meta.url));
 }
 
@@ -39,3 +45,16 @@ export const MAIN_FIELDS = ['module', 'main'];
 
 /** The size budget per bundle (minified), enforced by scripts/bundle-size.ts. */
 export const BUNDLE_BUDGET_BYTES = 500 * 1024;
+
+/**
+ * The API's bundle carries the OpenAPI schemas with their documentation (~260 KB, what `kubectl apply` and
+ * `kubectl explain` read) and the protobuf tables; both sit behind import() and cost nothing at module init
+ * (scripts/bundle-size.ts --time measures it), so its budget is larger.
+ */
+export const BUDGETS: Record<BundleName, number> = {
+  ...(Object.fromEntries(HANDLERS.map((h) => [h, BUNDLE_BUDGET_BYTES])) as Record<HandlerName, number>),
+  [API_HANDLER]: 900 * 1024,
+};
+
+/** Modules the API's request path must not load (each costs most of a second to import here). */
+export const API_FORBIDDEN_MODULES = ['@aws-sdk/client-ec2', '@kubernetes/client-node'];

@@ -3,9 +3,12 @@
  * internally consistent configuration. Pure: no CDK constructs and no AWS SDK, so it is cheap to test and the same
  * rules apply whether values come from TypeScript props or from `cdk -c key=value` strings (see context.ts).
  */
+import { clusterTagKey, DEFAULT_METRICS_NAMESPACE } from '../../lib/contracts.js';
 import type { FieldError } from '../../lib/model/field-errors.js';
 import { invalid, required, throwIfInvalid, tooLong } from '../../lib/model/field-errors.js';
 import { DEFAULT_CLUSTER_CONFIG } from '../../lib/model/types.js';
+import { DEFAULT_ORPHAN_GRACE_SECONDS } from '../../lib/controller/node-lifecycle.js';
+import { defaultNodeSelector, parseNodeSelector, type NodeSelector } from '../../lib/nodes/selector.js';
 
 export type RemovalChoice = 'retain' | 'destroy';
 
@@ -18,14 +21,30 @@ export interface ServiceControllerProps {
   readonly clusterName: string;
   /** The cluster's VPC (`vpc-...`). Required: taken as an ID so synth needs no lookup. */
   readonly vpcId: string;
-  /** Subnets for the NLBs (`subnet-...`), at least one. Required. */
-  readonly subnetIds: readonly string[];
+  /**
+   * Ignored, and optional: the controller discovers each NLB's subnets in the VPC by their tags, as cloud-provider-aws
+   * does (lib/lb/subnets.ts). Still validated when given (`subnet-...` IDs, no duplicates), so configurations that
+   * set it keep deploying unchanged.
+   * @deprecated subnets are discovered; tag them instead (docs/deploy.md).
+   */
+  readonly subnetIds?: readonly string[];
+  /**
+   * Reserve concurrency 1 for resync and dataplane-push (one full reconcile and one data-plane push at a time).
+   * Default false: an account whose concurrency quota is below 11 refuses any reservation at deploy time (Lambda keeps
+   * at least 10 unreserved), and new accounts start there. Unreserved, dataplane-push's queue poller runs at most 2
+   * invocations at once (SQS event source maximum concurrency, whose minimum is 2) and resync is not limited.
+   */
+  readonly reserveConcurrency?: boolean;
   /**
    * Security group of the nodes (`sg-...`). When set, the controller may add/remove NodePort ingress rules on it (and
    * only on it). Default: none; NLB traffic must then be allowed to the nodes by the operator.
    */
   readonly nodeSecurityGroupId?: string;
-  /** EC2 tag that marks a node, `key=value`. Default `kubernetes.io/cluster/<clusterName>=owned`. */
+  /**
+   * EC2 tag that marks a node, `key=value` or `key=v1,v2` (any of the values). Default
+   * `kubernetes.io/cluster/<clusterName>=owned,shared` (cloud-provider-aws: either value means cluster membership).
+   * Discovery, target registration, SendCommand targeting and its IAM condition all use this one selector.
+   */
   readonly nodeSelectorTag?: string;
   /** IPv4 service CIDR (kube-apiserver --service-cluster-ip-range). Default `10.96.0.0/12`. */
   readonly serviceCidr?: string;
@@ -38,15 +57,14 @@ export interface ServiceControllerProps {
   /** How many NLBs the controller may own (the account's "Network Load Balancers per Region" quota). Default 50. */
   readonly nlbQuota?: number;
   /**
+   * Seconds a node must be gone before the Pods bound to it are deleted (podgc's orphan quarantine). Default `40`.
+   */
+  readonly podGcOrphanGraceSeconds?: number;
+  /**
    * Also resync when someone else mutates load balancers (EventBridge "AWS API Call via CloudTrail" events for
    * ELBv2). Needs a CloudTrail trail logging management events in the region. Default false.
    */
   readonly enableDriftRule?: boolean;
-  /**
-   * IAM role ARNs (possibly in other accounts) allowed to PutEvents on the controller's bus in addition to
-   * principals of this account. Default none.
-   */
-  readonly producerRoleArns?: readonly string[];
   /**
    * Names of the node Auto Scaling groups. Each gets a termination lifecycle hook so the controller can deregister a
    * node from its target groups before EC2 terminates it. Default none.
@@ -62,22 +80,36 @@ export interface ServiceControllerProps {
   readonly alarmTopicArn?: string;
   /** CloudWatch namespace of the handlers' Powertools metrics. Default `ServerlessServiceController`. */
   readonly metricsNamespace?: string;
+  /**
+   * Who may use the Kubernetes API (the ApiUrl output), by IAM role or user ARN
+   * (`arn:aws:iam::123456789012:role/ops`, a path may be included). Callers authenticate with EKS-format tokens
+   * (`svcctl token`); an assumed-role session counts as its role. admin: everything; view: get, list, watch;
+   * writer: view plus writes of Pods, pods/status and Endpoints (producers). Anyone else is refused (403).
+   * Default: nobody.
+   */
+  readonly adminPrincipalArns?: readonly string[];
+  readonly viewPrincipalArns?: readonly string[];
+  readonly writerPrincipalArns?: readonly string[];
 }
+
+export type ApiRole = 'admin' | 'view' | 'writer';
 
 /** Every prop with its default applied, plus values derived from them. */
 export interface ResolvedConfig {
   readonly clusterName: string;
   readonly vpcId: string;
+  /** Validated, not used (see ServiceControllerProps.subnetIds). */
   readonly subnetIds: readonly string[];
   readonly nodeSecurityGroupId: string | undefined;
-  readonly nodeSelectorTag: { readonly key: string; readonly value: string };
+  readonly reserveConcurrency: boolean;
+  readonly nodeSelector: NodeSelector;
   readonly serviceCidr: string;
   readonly nodePortRange: { readonly min: number; readonly max: number };
   readonly clusterDomain: string;
   readonly resyncIntervalMinutes: number;
   readonly nlbQuota: number;
+  readonly podGcOrphanGraceSeconds: number;
   readonly enableDriftRule: boolean;
-  readonly producerRoleArns: readonly string[];
   readonly nodeAutoScalingGroupNames: readonly string[];
   readonly lifecycleHeartbeatSeconds: number;
   readonly logRetentionDays: number;
@@ -86,6 +118,8 @@ export interface ResolvedConfig {
   readonly metricsNamespace: string;
   /** `kubernetes.io/cluster/<clusterName>`: the ownership tag key of cloud-provider-aws. */
   readonly clusterTagKey: string;
+  /** The API's role mapping, from adminPrincipalArns, viewPrincipalArns and writerPrincipalArns. */
+  readonly apiPrincipals: readonly { readonly arn: string; readonly role: ApiRole }[];
 }
 
 export const DEFAULTS = {
@@ -95,10 +129,11 @@ export const DEFAULTS = {
   resyncIntervalMinutes: 5,
   // The default AWS quota "Network Load Balancers per Region".
   nlbQuota: 50,
+  podGcOrphanGraceSeconds: DEFAULT_ORPHAN_GRACE_SECONDS,
   lifecycleHeartbeatSeconds: 300,
   logRetentionDays: 30,
   removalPolicy: 'retain' as RemovalChoice,
-  metricsNamespace: 'ServerlessServiceController',
+  metricsNamespace: DEFAULT_METRICS_NAMESPACE,
 } as const;
 
 /** CloudWatch Logs only accepts these retention periods (PutRetentionPolicy). */
@@ -111,15 +146,50 @@ const VPC_ID = /^vpc-[0-9a-f]{8}([0-9a-f]{9})?$/;
 const SUBNET_ID = /^subnet-[0-9a-f]{8}([0-9a-f]{9})?$/;
 const SG_ID = /^sg-[0-9a-f]{8}([0-9a-f]{9})?$/;
 // IAM role ARN in any partition; the path may contain slashes.
-const ROLE_ARN = /^arn:aws(-cn|-us-gov)?:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/;
 const SNS_ARN = /^arn:aws(-cn|-us-gov)?:sns:[a-z0-9-]+:\d{12}:[A-Za-z0-9_-]{1,256}$/;
 // Auto Scaling group names: 1-255 characters, no colon (the ARN separator).
 const ASG_NAME = /^[^:\s][^:]{0,254}$/;
 // AWS tag keys/values: printable, the characters AWS documents for tags; keys may not start with "aws:".
-const TAG_CHARS = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
 const DNS_LABEL = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 // CloudWatch namespaces: alphanumerics and . - _ / # : and space, not starting with "AWS/".
 const CW_NAMESPACE = /^[A-Za-z0-9.\-_/#: ]{1,255}$/;
+
+// IAM role or user ARN in any partition, with an optional path (what the API's role mapping matches).
+const PRINCIPAL_ARN = /^arn:aws(-[a-z]+)*:iam::\d{12}:(role|user)\/([\w+=,.@-]+\/)*[\w+=,.@-]{1,128}$/;
+
+const ROLE_PROPS: readonly [ApiRole, 'adminPrincipalArns' | 'viewPrincipalArns' | 'writerPrincipalArns'][] = [
+  ['admin', 'adminPrincipalArns'],
+  ['view', 'viewPrincipalArns'],
+  ['writer', 'writerPrincipalArns'],
+];
+
+/** The API's role mapping: each ARN once, in one role. */
+function validatePrincipals(props: ServiceControllerProps): {
+  principals: { arn: string; role: ApiRole }[];
+  errors: FieldError[];
+} {
+  const principals: { arn: string; role: ApiRole }[] = [];
+  const errors: FieldError[] = [];
+  for (const [role, field] of ROLE_PROPS) {
+    (props[field] ?? [])
+      .map((a) => a.trim())
+      .filter(Boolean)
+      .forEach((arn, i) => {
+        if (!PRINCIPAL_ARN.test(arn))
+          errors.push(
+            invalid(
+              `${field}[${i}]`,
+              arn,
+              'must be an IAM role or user ARN (an assumed-role session counts as its role: give the role)',
+            ),
+          );
+        else if (principals.some((p) => p.arn === arn))
+          errors.push({ type: 'Duplicate', field: `${field}[${i}]`, value: arn });
+        else principals.push({ arn, role });
+      });
+  }
+  return { principals, errors };
+}
 
 /** Parses dotted-quad IPv4; undefined when malformed. */
 function parseIPv4(s: string): number | undefined {
@@ -167,16 +237,10 @@ function parsePortRange(field: string, s: string): { range?: { min: number; max:
   return { range: { min, max }, errors: [] };
 }
 
-function validateTag(field: string, s: string): { tag?: { key: string; value: string }; errors: FieldError[] } {
-  const eq = s.indexOf('=');
-  if (eq <= 0) return { errors: [invalid(field, s, 'must be "key=value"')] };
-  const key = s.slice(0, eq);
-  const value = s.slice(eq + 1);
-  if (key.length > 128 || value.length > 256) return { errors: [tooLong(field, 128 + 1 + 256)] };
-  if (!TAG_CHARS.test(key) || !TAG_CHARS.test(value) || key.toLowerCase().startsWith('aws:')) {
-    return { errors: [invalid(field, s, 'tag keys and values may only contain letters, digits, spaces and _.:/=+-@')] };
-  }
-  return { tag: { key, value }, errors: [] };
+function validateSelector(field: string, s: string | undefined, clusterName: string) {
+  if (s === undefined) return { selector: defaultNodeSelector(clusterName), errors: [] };
+  const r = parseNodeSelector(s);
+  return { selector: r.selector, errors: r.error ? [invalid(field, s, r.error)] : [] };
 }
 
 function isInt(n: unknown): n is number {
@@ -202,7 +266,6 @@ export function resolveConfig(props: ServiceControllerProps, id = 'ServiceContro
   else if (!VPC_ID.test(vpcId)) errs.push(invalid('vpcId', vpcId, 'must be a VPC ID such as vpc-0123456789abcdef0'));
 
   const subnetIds = (props.subnetIds ?? []).map((s) => s.trim()).filter((s) => s !== '');
-  if (subnetIds.length === 0) errs.push(required('subnetIds', 'at least one subnet for the load balancers'));
   subnetIds.forEach((s, i) => {
     if (!SUBNET_ID.test(s)) errs.push(invalid(`subnetIds[${i}]`, s, 'must be a subnet ID such as subnet-0123abcd'));
   });
@@ -217,9 +280,9 @@ export function resolveConfig(props: ServiceControllerProps, id = 'ServiceContro
     errs.push(invalid('nodeSecurityGroupId', nodeSecurityGroupId, 'must be a security group ID such as sg-0123abcd'));
   }
 
-  const clusterTagKey = `kubernetes.io/cluster/${clusterName}`;
-  const tagResult = validateTag('nodeSelectorTag', props.nodeSelectorTag ?? `${clusterTagKey}=owned`);
-  errs.push(...tagResult.errors);
+  const tagKey = clusterTagKey(clusterName);
+  const selResult = validateSelector('nodeSelectorTag', props.nodeSelectorTag, clusterName);
+  errs.push(...selResult.errors);
 
   const serviceCidr = props.serviceCidr ?? DEFAULTS.serviceCidr;
   errs.push(...validateServiceCidr('serviceCidr', serviceCidr));
@@ -242,13 +305,11 @@ export function resolveConfig(props: ServiceControllerProps, id = 'ServiceContro
 
   const nlbQuota = props.nlbQuota ?? DEFAULTS.nlbQuota;
   if (!isInt(nlbQuota) || nlbQuota < 1) errs.push(invalid('nlbQuota', nlbQuota, 'must be a positive integer'));
-
-  const producerRoleArns = [...(props.producerRoleArns ?? [])].map((s) => s.trim()).filter((s) => s !== '');
-  producerRoleArns.forEach((a, i) => {
-    if (!ROLE_ARN.test(a)) {
-      errs.push(invalid(`producerRoleArns[${i}]`, a, 'must be an IAM role ARN (arn:aws:iam::123456789012:role/x)'));
-    }
-  });
+  const podGcOrphanGraceSeconds = props.podGcOrphanGraceSeconds ?? DEFAULTS.podGcOrphanGraceSeconds;
+  if (!isInt(podGcOrphanGraceSeconds) || podGcOrphanGraceSeconds < 0)
+    errs.push(
+      invalid('podGcOrphanGraceSeconds', podGcOrphanGraceSeconds, 'must be a whole number of seconds, at least 0'),
+    );
 
   const asgs = [...(props.nodeAutoScalingGroupNames ?? [])].map((s) => s.trim()).filter((s) => s !== '');
   asgs.forEach((a, i) => {
@@ -295,6 +356,9 @@ export function resolveConfig(props: ServiceControllerProps, id = 'ServiceContro
     errs.push(invalid('metricsNamespace', metricsNamespace, 'not a valid custom CloudWatch namespace'));
   }
 
+  const api = validatePrincipals(props);
+  errs.push(...api.errors);
+
   throwIfInvalid('ServiceController', id, errs);
   // After throwIfInvalid every optional parse result is present.
   return {
@@ -302,20 +366,22 @@ export function resolveConfig(props: ServiceControllerProps, id = 'ServiceContro
     vpcId,
     subnetIds,
     nodeSecurityGroupId,
-    nodeSelectorTag: tagResult.tag!,
+    nodeSelector: selResult.selector!,
     serviceCidr,
     nodePortRange: portResult.range!,
     clusterDomain,
     resyncIntervalMinutes: resync,
     nlbQuota,
+    podGcOrphanGraceSeconds,
     enableDriftRule: props.enableDriftRule ?? false,
-    producerRoleArns,
+    reserveConcurrency: props.reserveConcurrency ?? false,
     nodeAutoScalingGroupNames: asgs,
     lifecycleHeartbeatSeconds: heartbeat,
     logRetentionDays,
     removalPolicy,
     alarmTopicArn,
     metricsNamespace,
-    clusterTagKey,
+    clusterTagKey: tagKey,
+    apiPrincipals: api.principals,
   };
 }

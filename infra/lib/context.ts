@@ -43,7 +43,7 @@ export function propsFromContext(get: Lookup): ServiceControllerProps {
   const props: { -readonly [K in keyof ServiceControllerProps]: ServiceControllerProps[K] } = {
     clusterName: str(get('clusterName')) ?? '',
     vpcId: str(get('vpcId')) ?? '',
-    subnetIds: list(get('subnetIds')) ?? [],
+    subnetIds: list(get('subnetIds')),
     nodeSecurityGroupId: str(get('nodeSecurityGroupId')),
     nodeSelectorTag: str(get('nodeSelectorTag')),
     serviceCidr: str(get('serviceCidr')),
@@ -51,14 +51,18 @@ export function propsFromContext(get: Lookup): ServiceControllerProps {
     clusterDomain: str(get('clusterDomain')),
     resyncIntervalMinutes: num(get('resyncIntervalMinutes')),
     nlbQuota: num(get('nlbQuota')),
+    podGcOrphanGraceSeconds: num(get('podGcOrphanGraceSeconds')),
     enableDriftRule: bool('enableDriftRule', get('enableDriftRule')),
-    producerRoleArns: list(get('producerRoleArns')),
+    reserveConcurrency: bool('reserveConcurrency', get('reserveConcurrency')),
     nodeAutoScalingGroupNames: list(get('nodeAutoScalingGroupNames')),
     lifecycleHeartbeatSeconds: num(get('lifecycleHeartbeatSeconds')),
     logRetentionDays: num(get('logRetentionDays')),
     removalPolicy: str(get('removalPolicy')) as RemovalChoice | undefined,
     alarmTopicArn: str(get('alarmTopicArn')),
     metricsNamespace: str(get('metricsNamespace')),
+    adminPrincipalArns: list(get('adminPrincipalArns')),
+    viewPrincipalArns: list(get('viewPrincipalArns')),
+    writerPrincipalArns: list(get('writerPrincipalArns')),
   };
   // Drop unset keys so `undefined` never overrides a default through object spread.
   for (const k of Object.keys(props) as (keyof typeof props)[]) if (props[k] === undefined) delete props[k];

@@ -1,6 +1,6 @@
 /**
  * Least-privilege IAM statements for the controller's functions, grouped by capability so each function gets only
- * the capabilities its handler uses (see FUNCTION_CAPABILITIES in service-controller.ts).
+ * the capabilities its handler uses (see FUNCTION_CAPABILITIES in grants.ts).
  *
  * Ownership model (the same one cloud-provider-aws and aws-load-balancer-controller use): everything the
  * controller creates carries `kubernetes.io/cluster/<cluster>=owned`. Creation is allowed only when the request
@@ -10,9 +10,8 @@
  */
 import { Aws } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import { CLUSTER_TAG_OWNED as OWNED } from '../../lib/contracts.js';
 import type { ResolvedConfig } from './config.js';
-
-const OWNED = 'owned';
 
 function arn(service: string, resource: string, region: string = Aws.REGION): string {
   return `arn:${Aws.PARTITION}:${service}:${region}:${Aws.ACCOUNT_ID}:${resource}`;
@@ -27,35 +26,53 @@ export function elbv2Arns(): { loadBalancers: string; listeners: string; targetG
   };
 }
 
-/** Read-only EC2 and ELBv2 calls. */
-export function describeStatements(): iam.PolicyStatement[] {
+// EC2 and ELBv2 Describe* actions do not support resource-level permissions or tag conditions: AWS requires
+// Resource "*" for them (Service Authorization Reference). They reveal metadata only, never change anything.
+
+/** Node discovery. */
+export function describeNodesStatements(): iam.PolicyStatement[] {
+  return [new iam.PolicyStatement({ sid: 'DescribeNodes', actions: ['ec2:DescribeInstances'], resources: ['*'] })];
+}
+
+/** What the load-balancer planner reads about the network: subnets (and their route tables), security groups. */
+export function describeNetworkStatements(): iam.PolicyStatement[] {
   return [
     new iam.PolicyStatement({
-      sid: 'DescribeOnly',
-      // EC2 and ELBv2 Describe* actions do not support resource-level permissions or tag conditions: AWS requires
-      // Resource "*" for them (Service Authorization Reference). They reveal metadata only, never change anything.
+      sid: 'DescribeNetwork',
+      actions: ['ec2:DescribeSubnets', 'ec2:DescribeRouteTables', 'ec2:DescribeSecurityGroups'],
+      resources: ['*'],
+    }),
+  ];
+}
+
+/** Observing the cluster's NLBs, listeners and target groups. */
+export function describeLoadBalancersStatements(): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'DescribeLoadBalancers',
       actions: [
-        'ec2:DescribeInstances',
-        'ec2:DescribeSubnets',
-        'ec2:DescribeRouteTables',
-        'ec2:DescribeVpcs',
-        'ec2:DescribeSecurityGroups',
-        'ec2:DescribeSecurityGroupRules',
-        'ec2:DescribeAvailabilityZones',
-        'ec2:DescribeNetworkInterfaces',
-        'ec2:DescribeTags',
         'elasticloadbalancing:DescribeLoadBalancers',
         'elasticloadbalancing:DescribeLoadBalancerAttributes',
         'elasticloadbalancing:DescribeListeners',
         'elasticloadbalancing:DescribeListenerCertificates',
-        'elasticloadbalancing:DescribeListenerAttributes',
         'elasticloadbalancing:DescribeTargetGroups',
         'elasticloadbalancing:DescribeTargetGroupAttributes',
         'elasticloadbalancing:DescribeTargetHealth',
         'elasticloadbalancing:DescribeTags',
-        'elasticloadbalancing:DescribeAccountLimits',
       ],
       resources: ['*'],
+    }),
+  ];
+}
+
+/** Only target (de)registration, on the cluster's own target groups: what a node join or leave does. */
+export function elbv2TargetStatements(cfg: ResolvedConfig): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'Elbv2TargetsOwned',
+      actions: ['elasticloadbalancing:RegisterTargets', 'elasticloadbalancing:DeregisterTargets'],
+      resources: [elbv2Arns().targetGroups],
+      conditions: { StringEquals: { [`aws:ResourceTag/${cfg.clusterTagKey}`]: OWNED } },
     }),
   ];
 }
@@ -106,11 +123,9 @@ export function elbv2WriteStatements(cfg: ResolvedConfig): iam.PolicyStatement[]
         'elasticloadbalancing:ModifyLoadBalancerAttributes',
         'elasticloadbalancing:SetSecurityGroups',
         'elasticloadbalancing:SetSubnets',
-        'elasticloadbalancing:SetIpAddressType',
         'elasticloadbalancing:DeleteLoadBalancer',
         'elasticloadbalancing:CreateListener',
         'elasticloadbalancing:ModifyListener',
-        'elasticloadbalancing:ModifyListenerAttributes',
         'elasticloadbalancing:AddListenerCertificates',
         'elasticloadbalancing:RemoveListenerCertificates',
         'elasticloadbalancing:DeleteListener',
@@ -181,12 +196,7 @@ export function securityGroupStatements(cfg: ResolvedConfig): iam.PolicyStatemen
     }),
     new iam.PolicyStatement({
       sid: 'Ec2MutateOwnedSecurityGroups',
-      actions: [
-        'ec2:AuthorizeSecurityGroupIngress',
-        'ec2:RevokeSecurityGroupIngress',
-        'ec2:ModifySecurityGroupRules',
-        'ec2:DeleteSecurityGroup',
-      ],
+      actions: ['ec2:AuthorizeSecurityGroupIngress', 'ec2:RevokeSecurityGroupIngress', 'ec2:DeleteSecurityGroup'],
       resources: [sgs],
       conditions: { StringEquals: { [`aws:ResourceTag/${key}`]: OWNED } },
     }),
@@ -223,7 +233,10 @@ export function securityGroupStatements(cfg: ResolvedConfig): iam.PolicyStatemen
   return statements;
 }
 
-/** Send the data-plane document to the cluster's nodes, and read command results. */
+/**
+ * Send the data-plane document to the cluster's nodes. Nothing reads command results through the API: the status
+ * rule delivers them as events (ssm-status).
+ */
 export function ssmSendStatements(cfg: ResolvedConfig, documentArn: string): iam.PolicyStatement[] {
   return [
     new iam.PolicyStatement({
@@ -239,26 +252,8 @@ export function ssmSendStatements(cfg: ResolvedConfig, documentArn: string): iam
       actions: ['ssm:SendCommand'],
       resources: [arn('ec2', 'instance/*')],
       conditions: {
-        StringEquals: { [`ssm:resourceTag/${cfg.nodeSelectorTag.key}`]: cfg.nodeSelectorTag.value },
+        StringEquals: { [`ssm:resourceTag/${cfg.nodeSelector.key}`]: [...cfg.nodeSelector.values] },
       },
-    }),
-    ...ssmReadStatements(),
-  ];
-}
-
-export function ssmReadStatements(): iam.PolicyStatement[] {
-  return [
-    new iam.PolicyStatement({
-      sid: 'SsmReadCommandResults',
-      // GetCommandInvocation, ListCommand(Invocation)s and DescribeInstanceInformation support no resource-level
-      // permissions: AWS requires Resource "*".
-      actions: [
-        'ssm:GetCommandInvocation',
-        'ssm:ListCommands',
-        'ssm:ListCommandInvocations',
-        'ssm:DescribeInstanceInformation',
-      ],
-      resources: ['*'],
     }),
   ];
 }
@@ -269,7 +264,9 @@ export function lifecycleStatements(cfg: ResolvedConfig): iam.PolicyStatement[] 
   return [
     new iam.PolicyStatement({
       sid: 'CompleteNodeLifecycleActions',
-      actions: ['autoscaling:CompleteLifecycleAction', 'autoscaling:RecordLifecycleActionHeartbeat'],
+      // No RecordLifecycleActionHeartbeat: the handler waits well inside the hook's heartbeat timeout and lets
+      // EventBridge retry otherwise.
+      actions: ['autoscaling:CompleteLifecycleAction'],
       // The group's UUID is part of its ARN and unknown at synth time; the name pins the group.
       resources: cfg.nodeAutoScalingGroupNames.map((n) =>
         arn('autoscaling', `autoScalingGroup:*:autoScalingGroupName/${n}`),

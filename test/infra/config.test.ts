@@ -23,6 +23,14 @@ function errorOf(props: Partial<ServiceControllerProps>): InvalidError {
 }
 
 describe('resolveConfig defaults', () => {
+  it('subnetIds is optional (subnets are discovered by tag); no concurrency is reserved by default', () => {
+    const { subnetIds: _ignored, ...noSubnets } = base;
+    const c = resolveConfig(noSubnets);
+    expect(c.subnetIds).toEqual([]);
+    expect(c.reserveConcurrency).toBe(false);
+    expect(resolveConfig({ ...base, reserveConcurrency: true }).reserveConcurrency).toBe(true);
+  });
+
   it('applies documented defaults and derives the cluster tag', () => {
     const c = resolveConfig(base);
     expect(c.serviceCidr).toBe('10.96.0.0/12');
@@ -33,7 +41,8 @@ describe('resolveConfig defaults', () => {
     expect(c.enableDriftRule).toBe(false);
     expect(c.removalPolicy).toBe('retain');
     expect(c.clusterTagKey).toBe('kubernetes.io/cluster/demo');
-    expect(c.nodeSelectorTag).toEqual({ key: 'kubernetes.io/cluster/demo', value: 'owned' });
+    // cloud-provider-aws: `owned` and `shared` both mean membership (docs/deploy.md).
+    expect(c.nodeSelector).toEqual({ key: 'kubernetes.io/cluster/demo', values: ['owned', 'shared'] });
     expect(c.nodeSecurityGroupId).toBeUndefined();
   });
 
@@ -46,10 +55,38 @@ describe('resolveConfig defaults', () => {
       resyncIntervalMinutes: 1,
       nodeSecurityGroupId: 'sg-0123456789abcdef0',
     });
-    expect(c.nodeSelectorTag).toEqual({ key: 'role', value: 'k8s-node' });
+    expect(c.nodeSelector).toEqual({ key: 'role', values: ['k8s-node'] });
+    expect(resolveConfig({ ...base, nodeSelectorTag: 'pool=a,b' }).nodeSelector).toEqual({
+      key: 'pool',
+      values: ['a', 'b'],
+    });
     expect(c.nodePortRange).toEqual({ min: 31000, max: 31999 });
     expect(c.resyncIntervalMinutes).toBe(1);
     expect(c.nodeSecurityGroupId).toBe('sg-0123456789abcdef0');
+  });
+});
+
+describe('the API role mapping', () => {
+  it('maps role and user ARNs (paths and other partitions included) to their roles; nobody by default', () => {
+    expect(resolveConfig(base).apiPrincipals).toEqual([]);
+    const c = resolveConfig({
+      ...base,
+      adminPrincipalArns: ['arn:aws:iam::123456789012:role/ops'],
+      viewPrincipalArns: ['arn:aws-cn:iam::123456789012:user/auditor'],
+      writerPrincipalArns: ['arn:aws:iam::123456789012:role/ci/producer'],
+    });
+    expect(c.apiPrincipals).toEqual([
+      { arn: 'arn:aws:iam::123456789012:role/ops', role: 'admin' },
+      { arn: 'arn:aws-cn:iam::123456789012:user/auditor', role: 'view' },
+      { arn: 'arn:aws:iam::123456789012:role/ci/producer', role: 'writer' },
+    ]);
+  });
+
+  it('reads comma lists from context', () => {
+    const props = propsFromContext((k) =>
+      k === 'adminPrincipalArns' ? 'arn:aws:iam::1:role/a, arn:aws:iam::1:user/b' : undefined,
+    );
+    expect(props.adminPrincipalArns).toEqual(['arn:aws:iam::1:role/a', 'arn:aws:iam::1:user/b']);
   });
 });
 
@@ -59,7 +96,7 @@ describe('resolveConfig rejects contradictory props with apiserver-style message
     [{ clusterName: '-bad' }, 'clusterName: Invalid value: "-bad"'],
     [{ clusterName: 'x'.repeat(101) }, 'clusterName: Too long'],
     [{ vpcId: 'vpc-xyz' }, 'vpcId: Invalid value: "vpc-xyz"'],
-    [{ subnetIds: [] }, 'subnetIds: Required value'],
+    [{ subnetIds: ['subnet-xyz'] }, 'subnetIds[0]: Invalid value: "subnet-xyz"'],
     [{ subnetIds: ['subnet-0123abcd', 'subnet-0123abcd'] }, 'subnetIds[1]: Duplicate value: "subnet-0123abcd"'],
     [{ serviceCidr: '10.96.0.0' }, 'serviceCidr: Invalid value: "10.96.0.0": must be an IPv4 CIDR'],
     [{ serviceCidr: '10.96.0.0/33' }, 'serviceCidr: Invalid value: "10.96.0.0/33"'],
@@ -79,7 +116,6 @@ describe('resolveConfig rejects contradictory props with apiserver-style message
     [{ nodeSelectorTag: 'novalue' }, 'nodeSelectorTag: Invalid value: "novalue": must be "key=value"'],
     [{ nodeSelectorTag: 'aws:foo=1' }, 'nodeSelectorTag: Invalid value'],
     [{ nodeSecurityGroupId: 'sg-nothex!' }, 'nodeSecurityGroupId: Invalid value'],
-    [{ producerRoleArns: ['arn:aws:iam::123:user/x'] }, 'producerRoleArns[0]: Invalid value'],
     [
       { nodeAutoScalingGroupNames: ['a', 'a'] },
       'nodeAutoScalingGroupNames: Invalid value: "a,a": names must be unique',
@@ -89,6 +125,18 @@ describe('resolveConfig rejects contradictory props with apiserver-style message
     [{ removalPolicy: 'keep' as never }, 'removalPolicy: Unsupported value: "keep"'],
     [{ clusterDomain: 'Cluster..local' }, 'clusterDomain: Invalid value'],
     [{ alarmTopicArn: 'topic' }, 'alarmTopicArn: Invalid value: "topic"'],
+    [
+      { adminPrincipalArns: ['arn:aws:sts::123456789012:assumed-role/ops/me'] },
+      'adminPrincipalArns[0]: Invalid value: "arn:aws:sts::123456789012:assumed-role/ops/me": must be an IAM role or user ARN',
+    ],
+    [{ viewPrincipalArns: ['ops'] }, 'viewPrincipalArns[0]: Invalid value: "ops"'],
+    [
+      {
+        adminPrincipalArns: ['arn:aws:iam::123456789012:role/ops'],
+        viewPrincipalArns: ['arn:aws:iam::123456789012:role/ops'],
+      },
+      'viewPrincipalArns[0]: Duplicate value: "arn:aws:iam::123456789012:role/ops"',
+    ],
   ])('%j -> %s', (props, message) => {
     const e = errorOf(props);
     expect(e.message).toContain('ServiceController "ServiceController" is invalid: ');

@@ -1,7 +1,16 @@
 /**
- * Assertions on the synthesized template of one fully-featured stack (drift rule, ASG hooks, producer roles, alarm
- * topic). One stack per file: Template.fromStack bundles all five handlers.
+ * Assertions on the synthesized template of one fully-featured stack (drift rule, ASG hooks, alarm topic). One
+ * stack per file: Template.fromStack bundles all five handlers.
  */
+import {
+  CreateEventBusCommand,
+  EventBridgeClient,
+  PutEventsCommand,
+  PutRuleCommand,
+  PutTargetsCommand,
+} from '@aws-sdk/client-eventbridge';
+import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { randomBytes } from 'node:crypto';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,7 +18,6 @@ import { ssmDocumentContent } from '../../lib/dataplane/ssm-document.js';
 import { ServiceControllerStack } from '../../infra/lib/stack.js';
 import { appWithCdkJson } from './helpers.js';
 
-const PRODUCER = 'arn:aws:iam::111122223333:role/cluster-bridge';
 const TOPIC = 'arn:aws:sns:us-east-1:123456789012:ops-alarms';
 const CLUSTER_TAG = 'kubernetes.io/cluster/prod';
 
@@ -57,9 +65,11 @@ beforeAll(() => {
       nodeSecurityGroupId: 'sg-0123456789abcdef0',
       nodeAutoScalingGroupNames: ['prod-nodes-a', 'prod-nodes-b'],
       enableDriftRule: true,
-      producerRoleArns: [PRODUCER],
       alarmTopicArn: TOPIC,
       resyncIntervalMinutes: 3,
+      adminPrincipalArns: ['arn:aws:iam::123456789012:role/platform-admins'],
+      viewPrincipalArns: ['arn:aws:iam::123456789012:user/auditor'],
+      writerPrincipalArns: ['arn:aws:iam::123456789012:role/ci/producer'],
     },
   });
   t = Template.fromStack(stack);
@@ -67,79 +77,110 @@ beforeAll(() => {
 }, 120_000);
 
 describe('event path', () => {
-  it('custom bus named per cluster with a policy: this account, the producer roles, deny everyone else', () => {
+  it('the table streams new images and expires items by expiresAt', () => {
+    t.hasResourceProperties('AWS::DynamoDB::Table', {
+      StreamSpecification: { StreamViewType: 'NEW_IMAGE' },
+      TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
+    });
+  });
+
+  it('no object events on the bus: no rule for them, and the bus refuses their source to everyone', () => {
     t.hasResourceProperties('AWS::Events::EventBus', { Name: 'serverless-service-controller-prod' });
     t.hasResourceProperties('AWS::Events::EventBusPolicy', {
       Statement: Match.objectLike({
-        Effect: 'Allow',
-        Action: 'events:PutEvents',
-        Principal: { AWS: { 'Fn::Join': ['', Match.arrayWith([':root'])] } },
-      }),
-    });
-    t.hasResourceProperties('AWS::Events::EventBusPolicy', {
-      Statement: Match.objectLike({ Effect: 'Allow', Principal: { AWS: PRODUCER } }),
-    });
-    t.hasResourceProperties('AWS::Events::EventBusPolicy', {
-      Statement: Match.objectLike({
+        Sid: 'cdk-DenyObjectEvents',
         Effect: 'Deny',
         Principal: { AWS: '*' },
-        Condition: {
-          StringNotEquals: { 'aws:PrincipalAccount': { Ref: 'AWS::AccountId' } },
-          ArnNotEquals: { 'aws:PrincipalArn': [PRODUCER] },
-        },
+        Action: 'events:PutEvents',
+        Condition: { StringEquals: { 'events:source': 'serverless-service-controller' } },
       }),
     });
-  });
-
-  it('object-change rule on the custom bus -> ingest FIFO with a static group and a delivery DLQ', () => {
-    const bus = resourceOf('AWS::Events::EventBus', 'ControllerBus').id;
-    const ingest = resourceOf('AWS::SQS::Queue', 'ControllerIngestQueue').id;
-    t.hasResourceProperties('AWS::Events::Rule', {
-      EventBusName: { Ref: bus },
-      EventPattern: {
-        source: ['serverless-service-controller'],
-        'detail-type': ['Service Change', 'Pod Change', 'Endpoints Change'],
-      },
-      Targets: [
-        Match.objectLike({
-          Arn: { 'Fn::GetAtt': [ingest, 'Arn'] },
-          SqsParameters: { MessageGroupId: 'ingest' },
-          DeadLetterConfig: {
-            Arn: { 'Fn::GetAtt': [resourceOf('AWS::SQS::Queue', 'ControllerDeliveryDlq').id, 'Arn'] },
-          },
-        }),
-      ],
-    });
-  });
-
-  it('FIFO queues with FIFO DLQs; the pipe regroups by object and keeps the event as the body', () => {
-    const ingest = resourceOf('AWS::SQS::Queue', 'ControllerIngestQueue');
-    const eventsQ = resourceOf('AWS::SQS::Queue', 'ControllerEventsQueue');
-    for (const [q, dlq] of [
-      [ingest, 'ControllerIngestDlq'],
-      [eventsQ, 'ControllerEventsDlq'],
-    ] as const) {
-      expect(q.props).toMatchObject({ FifoQueue: true, ContentBasedDeduplication: true, SqsManagedSseEnabled: true });
-      const d = resourceOf('AWS::SQS::Queue', dlq);
-      expect(d.props.FifoQueue).toBe(true);
-      expect(q.props.RedrivePolicy).toEqual({
-        deadLetterTargetArn: { 'Fn::GetAtt': [d.id, 'Arn'] },
-        maxReceiveCount: 5,
-      });
+    const policies = Object.values(json.Resources).filter((r) => r.Type === 'AWS::Events::EventBusPolicy');
+    for (const p of policies) expect((p.Properties.Statement as { Effect: string }).Effect).toBe('Deny');
+    const rules = Object.values(json.Resources).filter((r) => r.Type === 'AWS::Events::Rule');
+    for (const r of rules) {
+      expect(JSON.stringify(r.Properties.EventPattern ?? {})).not.toContain('serverless-service-controller');
     }
-    // 6x the service-events timeout (60 s).
-    expect(eventsQ.props.VisibilityTimeout).toBe(360);
-    t.hasResourceProperties('AWS::Pipes::Pipe', {
-      Source: { 'Fn::GetAtt': [ingest.id, 'Arn'] },
-      Target: { 'Fn::GetAtt': [eventsQ.id, 'Arn'] },
-      TargetParameters: {
-        InputTemplate: '<$.body>',
-        SqsQueueParameters: {
-          MessageGroupId: '$.body.detail.object.metadata.name',
-          MessageDeduplicationId: '$.body.id',
-        },
+    expect(Object.keys(json.Resources).filter((id) => /Ingest|Ordering/.test(id))).toEqual([]);
+  });
+
+  it('a Pipe from the table stream (INSERTs of change-log items) to the events FIFO: group per object, dedup by revision', () => {
+    const table = resourceOf('AWS::DynamoDB::Table', 'ControllerTable').id;
+    const eventsQ = resourceOf('AWS::SQS::Queue', 'ControllerEventsQueue');
+    const dlq = resourceOf('AWS::SQS::Queue', 'ControllerChangeLogDlq');
+    expect(dlq.props.FifoQueue).toBeUndefined(); // a stream source's DLQ is a standard queue
+    const pipe = resourceOf('AWS::Pipes::Pipe', 'ControllerChangeLogPipe').props;
+    expect(pipe.Source).toEqual({ 'Fn::GetAtt': [table, 'StreamArn'] });
+    expect(pipe.Target).toEqual({ 'Fn::GetAtt': [eventsQ.id, 'Arn'] });
+    expect(pipe.SourceParameters).toMatchObject({
+      DynamoDBStreamParameters: {
+        StartingPosition: 'TRIM_HORIZON',
+        BatchSize: 10,
+        OnPartialBatchItemFailure: 'AUTOMATIC_BISECT',
+        DeadLetterConfig: { Arn: { 'Fn::GetAtt': [dlq.id, 'Arn'] } },
       },
     });
+    const filters = (pipe.SourceParameters as { FilterCriteria: { Filters: { Pattern: string }[] } }).FilterCriteria
+      .Filters;
+    expect(filters.map((f) => JSON.parse(f.Pattern))).toEqual([
+      {
+        eventName: ['INSERT'],
+        dynamodb: { NewImage: { pk: { S: ['log'] }, kind: { S: [{ 'anything-but': ['Event'] }] } } },
+      },
+    ]);
+    const target = pipe.TargetParameters as { InputTemplate: string; SqsQueueParameters: Record<string, string> };
+    expect(target.SqsQueueParameters).toEqual({
+      MessageGroupId: '$.dynamodb.NewImage.group.S',
+      MessageDeduplicationId: '$.dynamodb.NewImage.rev.N',
+    });
+    // The template renders the message lib/events/object-message.ts parses (every placeholder is a whole string).
+    const rendered = target.InputTemplate.replace(/<\$\.dynamodb\.NewImage\.(\w+)\.[SN]>/g, (_m, k: string) =>
+      k === 'rev' ? '42' : k === 'subresource' ? '' : `x-${k}`,
+    );
+    expect(JSON.parse(rendered)).toEqual({
+      kind: 'x-kind',
+      namespace: 'x-namespace',
+      name: 'x-name',
+      uid: 'x-uid',
+      rev: '42',
+      type: 'x-type',
+      subresource: '',
+    });
+    // The events queue: FIFO, deduplicated by the Pipe's id (not by content), its own FIFO DLQ.
+    expect(eventsQ.props).toMatchObject({ FifoQueue: true, SqsManagedSseEnabled: true });
+    expect(eventsQ.props.ContentBasedDeduplication).toBeUndefined();
+    expect(eventsQ.props.VisibilityTimeout).toBe(360); // 6x the service-events timeout (60 s)
+    const eventsDlq = resourceOf('AWS::SQS::Queue', 'ControllerEventsDlq');
+    expect(eventsQ.props.RedrivePolicy).toEqual({
+      deadLetterTargetArn: { 'Fn::GetAtt': [eventsDlq.id, 'Arn'] },
+      maxReceiveCount: 5,
+    });
+  });
+
+  it('the Pipe role reads only the table stream and sends only to the events queue and its DLQ', () => {
+    const statements = Object.values(json.Resources)
+      .filter((r) => r.Type === 'AWS::IAM::Policy')
+      .filter((r) =>
+        (r.Properties.Roles as { Ref: string }[]).some((x) => x.Ref.startsWith('ControllerChangeLogPipeRole')),
+      )
+      .flatMap((r) => (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement);
+    const table = resourceOf('AWS::DynamoDB::Table', 'ControllerTable').id;
+    const byActions = Object.fromEntries(statements.map((s) => [actionsOf(s).sort().join(','), s.Resource]));
+    expect(byActions['dynamodb:DescribeStream,dynamodb:GetRecords,dynamodb:GetShardIterator']).toEqual({
+      'Fn::GetAtt': [table, 'StreamArn'],
+    });
+    expect(byActions['dynamodb:ListStreams']).toBe('*');
+    const sends = statements
+      .filter((s) => actionsOf(s).includes('sqs:SendMessage'))
+      .flatMap((s) => [s.Resource].flat());
+    expect(sends).toHaveLength(2);
+    expect(sends).toEqual(
+      expect.arrayContaining([
+        { 'Fn::GetAtt': [resourceOf('AWS::SQS::Queue', 'ControllerEventsQueue').id, 'Arn'] },
+        { 'Fn::GetAtt': [resourceOf('AWS::SQS::Queue', 'ControllerChangeLogDlq').id, 'Arn'] },
+      ]),
+    );
+    expect(statements.flatMap(actionsOf).some((a) => /^dynamodb:(Put|Update|Delete|BatchWrite)/.test(a))).toBe(false);
   });
 
   it('service-events consumes the events FIFO queue with partial batch failure reporting', () => {
@@ -230,7 +271,7 @@ describe('drift and garbage', () => {
     expect(rule).toBeDefined();
     const p = rule!.Properties.EventPattern as {
       source: string[];
-      detail: { eventSource: string[]; eventName: string[]; errorCode: unknown; userIdentity: unknown };
+      detail: { eventSource: string[]; eventName: string[]; errorCode: unknown; $or: Record<string, unknown>[] };
     };
     expect(p.source).toEqual(['aws.elasticloadbalancing']);
     expect(p.detail.eventSource).toEqual(['elasticloadbalancing.amazonaws.com']);
@@ -239,11 +280,74 @@ describe('drift and garbage', () => {
     );
     expect(p.detail.eventName.some((n) => n.startsWith('Describe'))).toBe(false);
     expect(p.detail.errorCode).toEqual([{ exists: false }]);
-    const excluded = JSON.stringify(p.detail.userIdentity);
+    // Either no session issuer at all (IAM users, root) or an issuer that is not one of the controller's roles.
+    expect(p.detail.$or).toHaveLength(2);
+    expect(p.detail.$or[0]).toEqual({
+      userIdentity: { sessionContext: { sessionIssuer: { arn: [{ exists: false }] } } },
+    });
+    const excluded = JSON.stringify(p.detail.$or[1]);
     expect(excluded).toContain('anything-but');
     for (const r of ['ServiceEvents', 'NodeEvents', 'Resync', 'SsmStatus', 'DataplanePush']) {
       expect(excluded).toContain(`Controller${r}Role`);
     }
+  });
+  it('the drift pattern matches IAM users, root and other roles, and not the controller (on an EventBridge bus)', async () => {
+    // Evaluated by moto's EventBridge (test setup): a rule with the pattern on a bus of its own, delivering to a queue.
+    // The role ARNs stand in for the roles' Fn::GetAtt tokens.
+    const rule = Object.values(json.Resources).find(
+      (r) =>
+        r.Type === 'AWS::Events::Rule' &&
+        JSON.stringify(r.Properties.EventPattern).includes('AWS API Call via CloudTrail'),
+    )!;
+    const roleArn = (logicalId: string) => `arn:aws:iam::123456789012:role/${logicalId}`;
+    const pattern = JSON.stringify(rule.Properties.EventPattern, (_k, v: unknown) =>
+      v && typeof v === 'object' && Array.isArray((v as Record<string, unknown>)['Fn::GetAtt'])
+        ? roleArn(String((v as { 'Fn::GetAtt': string[] })['Fn::GetAtt'][0]))
+        : v,
+    );
+    const controllerRole = Object.keys(json.Resources).find(
+      (id) => id.startsWith('ControllerResyncRole') && json.Resources[id]!.Type === 'AWS::IAM::Role',
+    )!;
+    const name = `drift-${randomBytes(4).toString('hex')}`;
+    const eb = new EventBridgeClient({});
+    const sqs = new SQSClient({});
+    await eb.send(new CreateEventBusCommand({ Name: name }));
+    const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl!;
+    const queueArn = (
+      await sqs.send(new GetQueueAttributesCommand({ QueueUrl: queueUrl, AttributeNames: ['QueueArn'] }))
+    ).Attributes!.QueueArn!;
+    await eb.send(new PutRuleCommand({ Name: name, EventBusName: name, EventPattern: pattern }));
+    await eb.send(new PutTargetsCommand({ Rule: name, EventBusName: name, Targets: [{ Id: 'q', Arn: queueArn }] }));
+    const assumed = (arn: string) => ({
+      type: 'AssumedRole',
+      sessionContext: { sessionIssuer: { type: 'Role', arn } },
+    });
+    const callers: Record<string, Record<string, unknown>> = {
+      user: { type: 'IAMUser', arn: 'arn:aws:iam::123456789012:user/alice' },
+      root: { type: 'Root', arn: 'arn:aws:iam::123456789012:root' },
+      other: assumed('arn:aws:iam::123456789012:role/ops'),
+      controller: assumed(roleArn(controllerRole)),
+    };
+    await eb.send(
+      new PutEventsCommand({
+        Entries: Object.entries(callers).map(([who, userIdentity]) => ({
+          EventBusName: name,
+          Source: 'aws.elasticloadbalancing',
+          DetailType: 'AWS API Call via CloudTrail',
+          Detail: JSON.stringify({
+            eventSource: 'elasticloadbalancing.amazonaws.com',
+            eventName: 'DeleteTargetGroup',
+            requestID: who,
+            userIdentity,
+          }),
+        })),
+      }),
+    );
+    const r = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }));
+    const delivered = (r.Messages ?? []).map(
+      (m) => (JSON.parse(m.Body!) as { detail: { requestID: string } }).detail.requestID,
+    );
+    expect(delivered.sort()).toEqual(['other', 'root', 'user']);
   });
 });
 
@@ -267,9 +371,10 @@ describe('data plane', () => {
     });
   });
 
-  it('push queue: standard, ~2 s batching window into dataplane-push with reserved concurrency 1', () => {
+  it('push queue: standard, ~2 s batching window into dataplane-push, at most 2 at once without a reservation', () => {
     const fn = resourceOf('AWS::Lambda::Function', 'ControllerDataplanePush');
-    expect(fn.props.ReservedConcurrentExecutions).toBe(1);
+    // No reserved concurrency by default: accounts with the initial concurrency quota refuse any reservation.
+    expect(fn.props.ReservedConcurrentExecutions).toBeUndefined();
     const q = resourceOf('AWS::SQS::Queue', 'ControllerPushQueue');
     expect(q.props.FifoQueue).toBeUndefined();
     t.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
@@ -277,6 +382,7 @@ describe('data plane', () => {
       EventSourceArn: { 'Fn::GetAtt': [q.id, 'Arn'] },
       MaximumBatchingWindowInSeconds: 2,
       FunctionResponseTypes: ['ReportBatchItemFailures'],
+      ScalingConfig: { MaximumConcurrency: 2 },
     });
   });
 
@@ -301,6 +407,11 @@ describe('data plane', () => {
     expect(rules).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ NoncurrentVersionExpiration: expect.objectContaining({ NoncurrentDays: 7 }) }),
+        // One state object per push never overwritten (~288 a day): expired, as are manifests and bundles.
+        expect.objectContaining({ Prefix: 'dataplane/prod/state/', ExpirationInDays: 3, Status: 'Enabled' }),
+        expect.objectContaining({ Prefix: 'dataplane/prod/manifests/', ExpirationInDays: 3 }),
+        expect.objectContaining({ Prefix: 'dataplane/prod/bundles/', ExpirationInDays: 3 }),
+        expect.objectContaining({ ExpiredObjectDeleteMarker: true }),
       ]),
     );
     t.hasResourceProperties('AWS::S3::BucketPolicy', {
@@ -337,8 +448,10 @@ describe('storage', () => {
 });
 
 describe('functions', () => {
-  it('five Node 22 arm64 functions, X-Ray active, ESM bundles, log groups with retention, full environment', () => {
-    const fns = Object.entries(json.Resources).filter(([, r]) => r.Type === 'AWS::Lambda::Function');
+  it('five Node 22 arm64 controller functions, X-Ray active, ESM bundles, log groups with retention, full environment', () => {
+    const fns = Object.entries(json.Resources).filter(
+      ([id, r]) => r.Type === 'AWS::Lambda::Function' && !id.startsWith('ControllerApi'),
+    );
     expect(fns).toHaveLength(5);
     for (const [, f] of fns) {
       expect(f.Properties).toMatchObject({
@@ -354,7 +467,6 @@ describe('functions', () => {
           'TABLE_NAME',
           'EVENT_BUS_NAME',
           'VPC_ID',
-          'SUBNET_IDS',
           'NODE_SECURITY_GROUP_ID',
           'NODE_SELECTOR_TAG',
           'SERVICE_CIDR',
@@ -371,8 +483,7 @@ describe('functions', () => {
       );
       expect(env).toMatchObject({
         CLUSTER_NAME: 'prod',
-        SUBNET_IDS: 'subnet-0123456789abcdef0,subnet-0123456789abcdef1',
-        NODE_SELECTOR_TAG: `${CLUSTER_TAG}=owned`,
+        NODE_SELECTOR_TAG: `${CLUSTER_TAG}=owned,shared`,
         SERVICE_CIDR: '10.96.0.0/12',
         NODE_PORT_RANGE: '30000-32767',
         NLB_QUOTA: '50',
@@ -380,9 +491,11 @@ describe('functions', () => {
         NODE_OPTIONS: '--enable-source-maps',
       });
     }
-    t.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 5);
-    // resync runs alone: one full reconcile at a time.
-    expect(resourceOf('AWS::Lambda::Function', 'ControllerResync').props.ReservedConcurrentExecutions).toBe(1);
+    // One per function: the five controller functions and the API.
+    t.resourcePropertiesCountIs('AWS::Logs::LogGroup', { RetentionInDays: 30 }, 6);
+    // No reservation unless reserveConcurrency (stack-reserved.test.ts covers it); subnets are discovered.
+    expect(resourceOf('AWS::Lambda::Function', 'ControllerResync').props.ReservedConcurrentExecutions).toBeUndefined();
+    for (const [, f] of fns) expect(JSON.stringify(f.Properties.Environment)).not.toContain('SUBNET_IDS');
   });
 
   it('async-invoked functions send failures to the delivery DLQ', () => {
@@ -394,6 +507,106 @@ describe('functions', () => {
         },
       },
     });
+  });
+});
+
+describe('the Kubernetes API', () => {
+  const WRITES = /^dynamodb:(PutItem|UpdateItem|DeleteItem|BatchWriteItem|PartiQL\w*|\*)$|^dynamodb:\*$|^\*$/;
+
+  it('a Node 22 function on a Function URL: auth NONE (token verified in code), response streaming, URL output', () => {
+    const fn = resourceOf('AWS::Lambda::Function', 'ControllerApi');
+    expect(fn.props).toMatchObject({
+      Runtime: 'nodejs22.x',
+      Architectures: ['arm64'],
+      Handler: 'index.handler',
+      TracingConfig: { Mode: 'Active' },
+      Timeout: 300,
+    });
+    const url = resourceOf('AWS::Lambda::Url', 'ControllerApiFunctionUrl');
+    expect(url.props).toEqual({
+      AuthType: 'NONE',
+      InvokeMode: 'RESPONSE_STREAM',
+      TargetFunctionArn: { 'Fn::GetAtt': [fn.id, 'Arn'] },
+    });
+    t.hasResourceProperties('AWS::Lambda::Permission', {
+      Action: 'lambda:InvokeFunctionUrl',
+      FunctionName: { 'Fn::GetAtt': [fn.id, 'Arn'] },
+      FunctionUrlAuthType: 'NONE',
+      Principal: '*',
+    });
+    const outputs = (t.toJSON() as { Outputs: Record<string, { Value: unknown }> }).Outputs;
+    const api = Object.entries(outputs).find(([k]) => k.startsWith('ControllerApiUrl'));
+    expect(api?.[1].Value).toEqual({ 'Fn::GetAtt': [url.id, 'FunctionUrl'] });
+  });
+
+  it('its settings: the cluster, the table and the role mapping from the props; nothing of the controller', () => {
+    const env = (
+      resourceOf('AWS::Lambda::Function', 'ControllerApi').props.Environment as { Variables: Record<string, unknown> }
+    ).Variables;
+    expect(env).toMatchObject({
+      CLUSTER_NAME: 'prod',
+      TABLE_NAME: { Ref: resourceOf('AWS::DynamoDB::Table', 'ControllerTable').id },
+      SERVICE_CIDR: '10.96.0.0/12',
+      NODE_PORT_RANGE: '30000-32767',
+      CLUSTER_DOMAIN: 'cluster.local',
+      API_ADMIN_ARNS: 'arn:aws:iam::123456789012:role/platform-admins',
+      API_VIEW_ARNS: 'arn:aws:iam::123456789012:user/auditor',
+      API_WRITER_ARNS: 'arn:aws:iam::123456789012:role/ci/producer',
+    });
+    for (const k of ['VPC_ID', 'SUBNET_IDS', 'EVENT_BUS_NAME', 'ARTIFACT_BUCKET', 'PUSH_QUEUE_URL'])
+      expect(env[k]).toBeUndefined();
+  });
+
+  it('its role: the table items only (no stream, no scan, no table management), logs and X-Ray; nothing else', () => {
+    const table = resourceOf('AWS::DynamoDB::Table', 'ControllerTable').id;
+    const st = roleStatements('Api');
+    const ddb = st.filter((s) => actionsOf(s).some((a) => a.startsWith('dynamodb:')));
+    expect(ddb).toHaveLength(1);
+    expect(actionsOf(ddb[0]!).sort()).toEqual([
+      'dynamodb:BatchGetItem',
+      'dynamodb:ConditionCheckItem',
+      'dynamodb:DeleteItem',
+      'dynamodb:GetItem',
+      'dynamodb:PutItem',
+      'dynamodb:Query',
+      'dynamodb:UpdateItem',
+    ]);
+    expect(ddb[0]!.Resource).toEqual({ 'Fn::GetAtt': [table, 'Arn'] });
+    const services = new Set(st.flatMap(actionsOf).map((a) => a.split(':')[0]));
+    expect([...services].sort()).toEqual(['dynamodb', 'logs', 'xray']);
+  });
+
+  it('no IAM grant lets a user write the table: only the controller functions and the API hold write actions', () => {
+    for (const type of ['AWS::IAM::User', 'AWS::IAM::Group', 'AWS::IAM::ManagedPolicy', 'AWS::IAM::AccessKey']) {
+      expect(
+        Object.values(json.Resources).filter((r) => r.Type === type),
+        type,
+      ).toEqual([]);
+    }
+    const table = resourceOf('AWS::DynamoDB::Table', 'ControllerTable');
+    expect(table.props.ResourcePolicy).toBeUndefined();
+    const writers = new Set<string>();
+    for (const r of Object.values(json.Resources)) {
+      if (r.Type !== 'AWS::IAM::Policy') continue;
+      const statements = (r.Properties.PolicyDocument as { Statement: Statement[] }).Statement;
+      if (!statements.some((s) => s.Effect === 'Allow' && actionsOf(s).some((a) => WRITES.test(a)))) continue;
+      expect(r.Properties.Users, 'policy attached to users').toBeUndefined();
+      expect(r.Properties.Groups, 'policy attached to groups').toBeUndefined();
+      for (const role of r.Properties.Roles as { Ref: string }[]) writers.add(role.Ref.replace(/Role[0-9A-F]{8}$/, ''));
+    }
+    expect([...writers].sort()).toEqual(
+      ['Api', 'DataplanePush', 'NodeEvents', 'Resync', 'ServiceEvents', 'SsmStatus'].map((f) => `Controller${f}`),
+    );
+    // The roles are assumable by Lambda alone.
+    for (const f of ['Api', 'DataplanePush', 'NodeEvents', 'Resync', 'ServiceEvents', 'SsmStatus']) {
+      const role = resourceOf('AWS::IAM::Role', `Controller${f}Role`).props;
+      expect(JSON.stringify(role.AssumeRolePolicyDocument)).toBe(
+        JSON.stringify({
+          Statement: [{ Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } }],
+          Version: '2012-10-17',
+        }),
+      );
+    }
   });
 });
 
@@ -470,18 +683,21 @@ describe('IAM least privilege', () => {
     expect(st).toHaveLength(2);
     expect(JSON.stringify(st)).toContain('document/ssc-prod-dataplane');
     const inst = st.find((s) => JSON.stringify(s.Resource).includes('instance/*'))!;
-    expect(inst.Condition).toEqual({ StringEquals: { [`ssm:resourceTag/${CLUSTER_TAG}`]: 'owned' } });
+    // The same selector as discovery and the SendCommand Targets: either value marks a node.
+    expect(inst.Condition).toEqual({ StringEquals: { [`ssm:resourceTag/${CLUSTER_TAG}`]: ['owned', 'shared'] } });
     for (const other of ['ServiceEvents', 'NodeEvents', 'Resync', 'SsmStatus']) {
       expect(allActions(other)).not.toContain('ssm:SendCommand');
     }
   });
 
-  it('DynamoDB on the table, S3 on the bucket; no handler may publish on the bus', () => {
-    const st = roleStatements('Resync');
-    const ddb = st.find((s) => actionsOf(s).includes('dynamodb:PutItem'))!;
+  it('DynamoDB on the table, S3 on the bucket (dataplane-push only); no handler may publish on the bus', () => {
+    const ddb = roleStatements('Resync').find((s) => actionsOf(s).includes('dynamodb:PutItem'))!;
     expect(JSON.stringify(ddb.Resource)).toContain('ControllerTable');
-    const s3 = st.find((s) => actionsOf(s).includes('s3:PutObject'))!;
+    const s3 = roleStatements('DataplanePush').find((s) => actionsOf(s).includes('s3:PutObject'))!;
     expect(JSON.stringify(s3.Resource)).toContain('ControllerArtifacts');
+    for (const role of ['ServiceEvents', 'NodeEvents', 'Resync', 'SsmStatus']) {
+      expect(allActions(role).filter((a) => a.startsWith('s3:') || a.startsWith('ssm:'))).toEqual([]);
+    }
     for (const role of ['ServiceEvents', 'NodeEvents', 'Resync', 'SsmStatus', 'DataplanePush']) {
       expect(allActions(role)).not.toContain('events:PutEvents');
     }
@@ -490,7 +706,7 @@ describe('IAM least privilege', () => {
 
 describe('operations', () => {
   it('alarms on every DLQ, reconcile errors, throttling, SSM failures; actions go to the topic', () => {
-    for (const dlq of ['ControllerDeliveryDlq', 'ControllerIngestDlq', 'ControllerEventsDlq', 'ControllerPushDlq']) {
+    for (const dlq of ['ControllerDeliveryDlq', 'ControllerChangeLogDlq', 'ControllerEventsDlq', 'ControllerPushDlq']) {
       t.hasResourceProperties('AWS::CloudWatch::Alarm', {
         MetricName: 'ApproximateNumberOfMessagesVisible',
         Dimensions: [

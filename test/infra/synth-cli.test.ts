@@ -44,13 +44,13 @@ describe('cdk synth (CLI, offline, no credentials)', () => {
       Resources: Record<string, { Type: string; Properties: { Handler?: string } }>;
     };
     const fns = Object.values(template.Resources).filter((x) => x.Type === 'AWS::Lambda::Function');
-    expect(fns).toHaveLength(5);
+    expect(fns).toHaveLength(6); // five controller functions and the Kubernetes API
     // Every function asset directory holds an ESM bundle.
     const manifest = JSON.parse(readFileSync(join(out, 'ServiceController-demo.assets.json'), 'utf8')) as {
       files: Record<string, { source: { path: string; packaging?: string } }>;
     };
     const dirs = Object.values(manifest.files).filter((f) => f.source.packaging === 'zip');
-    expect(dirs.length).toBe(5);
+    expect(dirs.length).toBe(6);
     for (const d of dirs) expect(existsSync(join(out, d.source.path, 'index.mjs'))).toBe(true);
   }, 180_000);
 
