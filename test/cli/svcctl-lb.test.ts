@@ -1,7 +1,9 @@
 /**
  * Issue acceptance, end to end with the real binary and the aws CLI's view of the local AWS: `svcctl apply` of a
- * LoadBalancer Service creates an NLB with its tags and every tagged running instance registered at the NodePort;
- * `svcctl plan` shows changes without making them; deleting the Service leaves no NLB, TG, listener or SG behind.
+ * LoadBalancer Service (through the API; the local system's controller reconciles it from the change log) creates an
+ * NLB with its tags and every tagged running instance registered at the NodePort; `svcctl plan` shows changes without
+ * making them; deleting the Service leaves no NLB, TG, listener or SG behind. The controller works asynchronously, as
+ * in AWS, so the checks wait (bounded) for it.
  */
 import { execFileSync } from 'node:child_process';
 import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
@@ -11,8 +13,8 @@ import {
   DescribeTargetGroupsCommand,
   DescribeTargetHealthCommand,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { beforeAll, describe, expect, it } from 'vitest';
-import { listLocalNodes } from '../../lib/local/cluster-aws.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { listLocalNodes } from '../../tools/local/cluster-aws.js';
 import { motoClients } from '../support/aws.js';
 import { cliEnv, writeManifest, type CliEnv } from '../support/cli.js';
 
@@ -49,8 +51,28 @@ async function ourLoadBalancers() {
   );
 }
 
-beforeAll(() => {
+/** Polls `what` every 500 ms until it returns a value (not undefined), for at most `seconds`. */
+async function eventually<T>(what: () => Promise<T | undefined>, seconds = 60): Promise<T> {
+  for (let i = 0; i < seconds * 2; i++) {
+    const v = await what();
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Error(`not reached within ${seconds} s`);
+}
+
+async function targetIds(tgArn: string): Promise<string[]> {
+  const h = await clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: tgArn }));
+  return (h.TargetHealthDescriptions ?? []).map((d) => `${d.Target!.Id}:${d.Target!.Port}`).sort();
+}
+
+afterAll(() => cli?.stop(), 60_000);
+
+beforeAll(async () => {
   cli = cliEnv();
+  // As against any Kubernetes API, the namespace exists before Services are created in it.
+  const ns = await cli.run(['apply', '-f', '-'], 'apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n');
+  expect(ns.stdout).toBe('namespace/shop created\n');
   manifest = writeManifest(
     cli.home,
     'lb.yaml',
@@ -69,7 +91,7 @@ spec:
     - {name: https, port: 443, targetPort: 8443}
 `,
   );
-});
+}, 180_000);
 
 describe('svcctl and a LoadBalancer Service', () => {
   it('plan shows what would be created and changes nothing', async () => {
@@ -86,14 +108,20 @@ describe('svcctl and a LoadBalancer Service', () => {
     expect(r.stderr).not.toMatch(/^error/m);
     expect(r.stdout).toBe('service/web created\n');
 
-    const lbs = await ourLoadBalancers();
+    const lbs = await eventually(async () => {
+      const l = await ourLoadBalancers();
+      return l.length ? l : undefined;
+    });
     expect(lbs).toHaveLength(1);
     const lb = lbs[0]!;
     expect(lb.Type).toBe('network');
     expect(lb.Scheme).toBe('internet-facing');
 
-    const get = await cli.run(['get', 'services', '-n', 'shop']);
-    const row = get.stdout.split('\n')[1]!.split(/\s{2,}/);
+    const row = await eventually(async () => {
+      const get = await cli.run(['get', 'services', '-n', 'shop']);
+      const cells = get.stdout.split('\n')[1]!.split(/\s{2,}/);
+      return cells[3] === '<pending>' ? undefined : cells;
+    });
     expect(row[0]).toBe('web');
     expect(row[3]).toBe(lb.DNSName);
     const nodePorts = row[4]!.split(',').map((p) => Number(/:(\d+)\//.exec(p)![1]));
@@ -118,9 +146,10 @@ describe('svcctl and a LoadBalancer Service', () => {
     expect(nodes.length).toBe(3);
     for (const tg of tgs) {
       expect(tg.TargetType).toBe('instance');
-      const h = await clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: tg.TargetGroupArn }));
-      const targets = (h.TargetHealthDescriptions ?? []).map((d) => `${d.Target!.Id}:${d.Target!.Port}`).sort();
-      expect(targets).toEqual(nodes.map((n) => `${n.instanceId}:${tg.Port}`).sort());
+      const want = nodes.map((n) => `${n.instanceId}:${tg.Port}`).sort();
+      expect(
+        await eventually(async () => ((await targetIds(tg.TargetGroupArn!)).join() === want.join() ? want : undefined)),
+      ).toEqual(want);
     }
     const again = await cli.run(['plan', '-f', manifest]);
     expect(again.stdout).toContain('No changes');
@@ -130,34 +159,44 @@ describe('svcctl and a LoadBalancer Service', () => {
     const add = await cli.run(['local', 'node', 'add']);
     expect(add.code).toBe(0);
     const id = /\((i-[0-9a-f]+),/.exec(add.stdout)![1]!;
+    const list = await cli.run(['local', 'node', 'list']);
+    expect(list.stdout).toContain(id);
     const lb = (await ourLoadBalancers())[0]!;
     const tgs = (await clients.elbv2.send(new DescribeTargetGroupsCommand({ LoadBalancerArn: lb.LoadBalancerArn })))
       .TargetGroups!;
-    for (const tg of tgs) {
-      const h = await clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: tg.TargetGroupArn }));
-      expect((h.TargetHealthDescriptions ?? []).map((d) => d.Target!.Id)).toContain(id);
-    }
+    const has = async (tg: string) => (await targetIds(tg)).some((t) => t.startsWith(`${id}:`));
+    for (const tg of tgs)
+      expect(await eventually(async () => ((await has(tg.TargetGroupArn!)) ? true : undefined))).toBe(true);
     const rm = await cli.run(['local', 'node', 'remove', id]);
     expect(rm.code).toBe(0);
-    for (const tg of tgs) {
-      const h = await clients.elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: tg.TargetGroupArn }));
-      expect((h.TargetHealthDescriptions ?? []).map((d) => d.Target!.Id)).not.toContain(id);
-    }
+    for (const tg of tgs)
+      expect(await eventually(async () => ((await has(tg.TargetGroupArn!)) ? undefined : false))).toBe(false);
   }, 180_000);
 
   it('delete leaves no NLB, target group, listener or security group behind', async () => {
     const lb = (await ourLoadBalancers())[0]!;
     const r = await cli.run(['delete', '-f', manifest]);
     expect(r.stdout).toBe('service "web" deleted\n');
-    expect(await ourLoadBalancers()).toHaveLength(0);
-    const tgs = (await clients.elbv2.send(new DescribeTargetGroupsCommand({}))).TargetGroups ?? [];
-    expect(tgs.filter((t) => t.LoadBalancerArns?.includes(lb.LoadBalancerArn!))).toHaveLength(0);
-    const sgs = await clients.ec2.send(
-      new DescribeSecurityGroupsCommand({
-        Filters: [{ Name: `tag:kubernetes.io/cluster/${cli.state.clusterName}`, Values: ['owned'] }],
-      }),
-    );
+    const left = async () => {
+      const tgs = (await clients.elbv2.send(new DescribeTargetGroupsCommand({}))).TargetGroups ?? [];
+      const sgs = await clients.ec2.send(
+        new DescribeSecurityGroupsCommand({
+          Filters: [{ Name: `tag:kubernetes.io/cluster/${cli.state.clusterName}`, Values: ['owned'] }],
+        }),
+      );
+      return {
+        lbs: (await ourLoadBalancers()).length,
+        tgs: tgs.filter((t) => t.LoadBalancerArns?.includes(lb.LoadBalancerArn!)).length,
+        sgs: (sgs.SecurityGroups ?? []).map((g) => g.GroupName),
+      };
+    };
     // Only the local cluster's own node security group remains.
-    expect((sgs.SecurityGroups ?? []).map((g) => g.GroupName)).toEqual([`${cli.state.clusterName}-nodes`]);
+    const want = { lbs: 0, tgs: 0, sgs: [`${cli.state.clusterName}-nodes`] };
+    expect(
+      await eventually(async () => {
+        const l = await left();
+        return JSON.stringify(l) === JSON.stringify(want) ? l : undefined;
+      }),
+    ).toEqual(want);
   }, 180_000);
 });

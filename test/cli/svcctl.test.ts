@@ -1,8 +1,9 @@
 /**
- * The real svcctl binary against the local embedded control plane (the shared moto server): the seeds' examples,
- * kubectl-identical output, all-or-nothing apply of bad input, allocation conflicts, describe, delete, -o yaml/json.
+ * The real svcctl binary as a client of the local API (svcctl-only mode: its first command starts the local system in
+ * the background, over the test run's shared moto): the seeds' examples, kubectl's output (the server's Tables),
+ * all-or-nothing apply of bad input, allocation conflicts, describe, delete, -o yaml/json/name, local status.
  */
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { cliEnv, writeManifest, type CliEnv } from '../support/cli.js';
 
@@ -10,7 +11,7 @@ let cli: CliEnv;
 
 beforeAll(async () => {
   cli = cliEnv();
-  // The seeds' three examples, applied as a directory.
+  // The seeds' three examples, in one apply.
   const r = await cli.run([
     'apply',
     '-f',
@@ -21,11 +22,24 @@ beforeAll(async () => {
     'examples/db-externalname.yaml',
   ]);
   expect(r.stderr).not.toMatch(/error/i);
+  expect(r.stderr).toContain('starting the local system in the background');
   expect(r.code).toBe(0);
   expect(r.stdout).toBe('service/hellok8s-svc created\nservice/nginx created\nservice/db created\n');
-}, 120_000);
+}, 180_000);
+
+afterAll(() => cli?.stop(), 60_000);
 
 describe('svcctl with the seed examples', () => {
+  it('a later command reuses the running local system (no start-up message)', async () => {
+    const r = await cli.run(['get', 'services', '-o', 'name']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout.split('\n').filter(Boolean).sort()).toEqual([
+      'service/db',
+      'service/hellok8s-svc',
+      'service/nginx',
+    ]);
+  });
+
   it('get services prints kubectl-identical rows', async () => {
     const r = await cli.run(['get', 'services']);
     expect(r.code).toBe(0);
@@ -89,6 +103,7 @@ spec: {ports: [{port: 80}]}
     );
     const r = await cli.run(['apply', '-f', f]);
     expect(r.code).toBe(1);
+    expect(r.stdout).toBe('');
     expect(r.stderr).toContain(
       `The Service "My_Svc" is invalid: metadata.name: Invalid value: "My_Svc": a DNS-1035 label must consist of lower case alphanumeric characters or '-', start with an alphabetic character, and end with an alphanumeric character`,
     );
@@ -127,6 +142,7 @@ spec: {type: NodePort, ports: [{port: 80, nodePort: 29999}]}
     expect(r.stdout).toMatch(/^Selector: {17}app=nginx$/m);
     expect(r.stdout).toMatch(/^Port: {21}http {2}8080\/TCP$/m);
     expect(r.stdout).toMatch(/^TargetPort: {15}80\/TCP$/m);
+    expect(r.stdout).toMatch(/^Events: {19}<none>$/m);
   });
 
   it('-o yaml and -o json print the stored objects', async () => {
@@ -144,9 +160,10 @@ spec: {type: NodePort, ports: [{port: 80, nodePort: 29999}]}
       'hellok8s-svc',
       'nginx',
     ]);
+    expect(Object.keys(list.items[0])).toEqual(['apiVersion', 'kind', 'metadata', 'spec', 'status']);
   });
 
-  it('pods and endpoints: a ready Pod becomes an endpoint with its named port resolved', async () => {
+  it('pods with their status, and Endpoints a producer writes for a Service without a selector', async () => {
     const f = writeManifest(
       cli.home,
       'pod.yaml',
@@ -160,17 +177,29 @@ status:
   phase: Running
   podIP: 10.244.1.7
   conditions: [{type: Ready, status: "True"}]
+---
+apiVersion: v1
+kind: Service
+metadata: {name: external-db}
+spec: {ports: [{port: 5432}]}
+---
+apiVersion: v1
+kind: Endpoints
+metadata: {name: external-db}
+subsets: [{addresses: [{ip: 10.0.9.5}], ports: [{port: 5432}]}]
 `,
     );
     const a = await cli.run(['apply', '-f', f]);
-    expect(a.stdout).toBe('pod/nginx-1 created\n');
+    expect(a.stderr).toBe('');
+    expect(a.stdout).toBe('pod/nginx-1 created\nservice/external-db created\nendpoints/external-db created\n');
     const pods = await cli.run(['get', 'pods', '-o', 'wide']);
+    // As kubectl prints it: READY counts containers whose status says ready (this Pod reports none).
     expect(pods.stdout.split('\n')[1]).toMatch(
-      /^nginx-1\s+1\/1\s+Running\s+0\s+\d+s\s+10\.244\.1\.7\s+node-a\s+<none>\s+<none>$/,
+      /^nginx-1\s+0\/1\s+Running\s+0\s+\d+s\s+10\.244\.1\.7\s+node-a\s+<none>\s+<none>$/,
     );
-    const ep = await cli.run(['get', 'endpoints', 'nginx']);
+    const ep = await cli.run(['get', 'endpoints', 'external-db']);
     expect(ep.code).toBe(0);
-    expect(ep.stdout.split('\n')[1]).toMatch(/^nginx\s+10\.244\.1\.7:80,10\.244\.1\.7:443\s+\d+s$/);
+    expect(ep.stdout.split('\n')[1]).toMatch(/^external-db\s+10\.0\.9\.5:5432\s+\d+s$/);
   });
 
   it('delete by name, then NotFound', async () => {
@@ -182,19 +211,25 @@ status:
     expect(again.stderr).toBe('Error from server (NotFound): services "db" not found\n');
   });
 
-  it('local status prints the endpoint for the aws CLI and SDK tools', async () => {
+  it('local status prints the endpoint for the aws CLI and SDK tools, and the KUBECONFIG line', async () => {
     const r = await cli.run(['local', 'status']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`export AWS_ENDPOINT_URL=${cli.state.endpoint}\n`);
     expect(r.stdout).toContain('export AWS_REGION=us-east-1\n');
     expect(r.stdout).toContain('export AWS_ACCESS_KEY_ID=testing\n');
+    expect(r.stdout).toContain(`export KUBECONFIG=${cli.kubeconfig}\n`);
+    expect(r.stdout).toMatch(/API and controller: pid \d+ \(background, started by svcctl\)/);
   });
 
-  it('usage errors exit 2 and unknown resources say so', async () => {
+  it('unknown resources and commands: kubectl exit code 1 for the former, usage (2) for the latter', async () => {
+    // kubectl exits 1 here (svcctl exited 2 before it spoke to an API); the message is kubectl's.
     const r = await cli.run(['get', 'deployments']);
-    expect(r.code).toBe(2);
-    expect(r.stderr).toContain(`the server doesn't have a resource type "deployments"`);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`error: the server doesn't have a resource type "deployments"\n`);
     const n = await cli.run(['frobnicate']);
     expect(n.code).toBe(2);
+    const old = await cli.run(['--table', 't', 'get', 'services']);
+    expect(old.code).toBe(2);
+    expect(old.stderr).toContain('svcctl no longer writes the table');
   });
 });
