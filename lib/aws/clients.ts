@@ -6,26 +6,18 @@
  * - accepts extra middleware, which tests use to count calls by operation and to inject crashes.
  */
 import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import { config, withMiddleware, type ClientOptions } from './client-config.js';
+import { makeDynamoDbClient } from './dynamodb-client.js';
 
-/** A middleware as the SDK's middlewareStack.add takes it, applied to every client built by makeClients. */
-export interface ClientMiddleware {
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  middleware: (next: any, context: any) => any;
-  name: string;
-}
-
-export interface ClientOptions {
-  region?: string;
-  maxAttempts?: number;
-  middleware?: ClientMiddleware[];
-}
+export type { ClientMiddleware, ClientOptions } from './client-config.js';
 
 export interface AwsClients {
   ec2: EC2Client;
@@ -38,29 +30,6 @@ export interface AwsClients {
   autoscaling: AutoScalingClient;
 }
 
-function config(opts: ClientOptions) {
-  return {
-    region: opts.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1',
-    retryMode: 'adaptive' as const,
-    maxAttempts: opts.maxAttempts ?? 8,
-  };
-}
-
-function withMiddleware<C extends { middlewareStack: { add: (...a: never[]) => void } }>(
-  client: C,
-  mws: ClientMiddleware[] | undefined,
-): C {
-  for (const mw of mws ?? []) {
-    // 'initialize' runs once per operation call (before retries), which is what call counting and crash
-    // injection want: one AWS API call = one count.
-    (client.middlewareStack.add as (m: unknown, o: unknown) => void)(mw.middleware, {
-      step: 'initialize',
-      name: mw.name,
-    });
-  }
-  return client;
-}
-
 export function makeClients(opts: ClientOptions = {}): AwsClients {
   const c = config(opts);
   // S3 against moto/LocalStack needs path-style addressing (no bucket subdomains on 127.0.0.1); it is harmless on AWS.
@@ -68,11 +37,19 @@ export function makeClients(opts: ClientOptions = {}): AwsClients {
   return {
     ec2: withMiddleware(new EC2Client(c), opts.middleware),
     elbv2: withMiddleware(new ElasticLoadBalancingV2Client(c), opts.middleware),
-    dynamodb: withMiddleware(new DynamoDBClient(c), opts.middleware),
+    dynamodb: makeDynamoDbClient(opts),
     ssm: withMiddleware(new SSMClient(c), opts.middleware),
     s3: withMiddleware(new S3Client({ ...c, forcePathStyle: s3PathStyle }), opts.middleware),
     eventbridge: withMiddleware(new EventBridgeClient(c), opts.middleware),
     sqs: withMiddleware(new SQSClient(c), opts.middleware),
     autoscaling: withMiddleware(new AutoScalingClient(c), opts.middleware),
   };
+}
+
+/**
+ * The DynamoDB Streams client, for the local stream poller only (deployed, a Pipe reads the stream): kept out of
+ * makeClients so the Lambda bundles do not load it.
+ */
+export function makeStreamsClient(opts: ClientOptions = {}): DynamoDBStreamsClient {
+  return withMiddleware(new DynamoDBStreamsClient(config(opts)), opts.middleware);
 }

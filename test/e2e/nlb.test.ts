@@ -1,16 +1,27 @@
 /**
  * Deploy -> LoadBalancer Service -> healthy targets -> traffic through the NLB -> delete -> nothing left.
  *
+ * It costs money (a CloudFormation stack with Lambda, DynamoDB, SQS and S3, and an NLB for the duration of the
+ * test) and exposes nothing publicly: the Service's NLB is either internal (SSC_E2E_SCHEME=internal, for a runner
+ * inside the VPC) or internet-facing with its security group open only to SSC_E2E_SOURCE_CIDR (the runner's own
+ * egress address as a /32). One of the two is required.
+ *
  * Needs (see docs/deploy.md "End-to-end test"): credentials for a sandbox account, and
  *   SSC_E2E_CLUSTER       cluster name (default e2e-<random>)
- *   SSC_E2E_VPC_ID        VPC of the nodes
- *   SSC_E2E_SUBNET_IDS    comma list of public subnets for the NLB
+ *   SSC_E2E_VPC_ID        VPC of the nodes (its subnets tagged as docs/deploy.md says: they are discovered)
+ *   SSC_E2E_SOURCE_CIDR   the runner's egress address, e.g. 203.0.113.7/32 (loadBalancerSourceRanges), or
+ *   SSC_E2E_SCHEME        `internal` (the runner reaches the VPC)
  *   SSC_E2E_NODE_SG       node security group
  *   SSC_E2E_BACKEND_PORT  port where every node already serves HTTP (the "Pod" of this test; default 8080)
+ *   SSC_E2E_ADMIN_ARN     the IAM role (or user) ARN these credentials act as: mapped to the API's admin role
+ *   AWS_REGION            the region to deploy to (the kubeconfig's token is for its STS endpoint)
  * and at least one running node tagged kubernetes.io/cluster/<cluster>=owned with the SSM agent and the instance
  * role from docs/deploy.md. SSC_E2E_KEEP_STACK=1 leaves the stack deployed afterwards.
  *
  * Traffic goes only to the NLB this test creates (its DNS name read back from ELBv2), in a bounded loop.
+ * Cleanup does not depend on the test passing: the Service is deleted in a `finally` (so the controller removes the
+ * NLB, target groups and the node security group rule), and before `cdk destroy` the versioned buckets are emptied
+ * (every version and delete marker), which CloudFormation needs to delete them.
  */
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -28,6 +39,7 @@ import {
   ElasticLoadBalancingV2Client,
   type LoadBalancer,
 } from '@aws-sdk/client-elastic-load-balancing-v2';
+import { DeleteObjectsCommand, ListObjectVersionsCommand, S3Client, type ObjectIdentifier } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const repo = fileURLToPath(new URL('../../', import.meta.url));
@@ -38,7 +50,45 @@ const backendPort = Number(process.env.SSC_E2E_BACKEND_PORT ?? 8080);
 const work = mkdtempSync(join(tmpdir(), 'ssc-e2e-'));
 const elb = new ElasticLoadBalancingV2Client({});
 const ec2 = new EC2Client({});
+const s3 = new S3Client({});
 const outputs: Record<string, string> = {};
+
+/** Nothing public: an internal NLB, or an internet-facing one open to the runner's address only. */
+function exposure(): { annotations: Record<string, string>; sourceRanges?: string[] } {
+  if (process.env.SSC_E2E_SCHEME === 'internal') {
+    return { annotations: { 'service.beta.kubernetes.io/aws-load-balancer-scheme': 'internal' } };
+  }
+  const cidr = process.env.SSC_E2E_SOURCE_CIDR;
+  if (!cidr || cidr.endsWith('/0')) {
+    throw new Error(
+      "e2e: set SSC_E2E_SOURCE_CIDR to the runner's egress address (a /32) or SSC_E2E_SCHEME=internal: the test " +
+        'never opens an NLB to the internet (see docs/deploy.md "End-to-end test")',
+    );
+  }
+  return { annotations: {}, sourceRanges: [cidr] };
+}
+
+/** Deletes every object version and delete marker (a versioned bucket must be empty for CloudFormation to delete it). */
+async function emptyBucket(bucket: string): Promise<void> {
+  let keyMarker: string | undefined;
+  let versionIdMarker: string | undefined;
+  for (;;) {
+    const page = await s3.send(
+      new ListObjectVersionsCommand({ Bucket: bucket, KeyMarker: keyMarker, VersionIdMarker: versionIdMarker }),
+    );
+    const objects: ObjectIdentifier[] = [...(page.Versions ?? []), ...(page.DeleteMarkers ?? [])].map((v) => ({
+      Key: v.Key!,
+      VersionId: v.VersionId,
+    }));
+    // DeleteObjects takes at most 1000 keys; a page lists at most 1000 versions plus markers.
+    for (let i = 0; i < objects.length; i += 1000) {
+      await s3.send(new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: objects.slice(i, i + 1000) } }));
+    }
+    if (!page.IsTruncated) return;
+    keyMarker = page.NextKeyMarker;
+    versionIdMarker = page.NextVersionIdMarker;
+  }
+}
 
 function need(name: string): string {
   const v = process.env[name];
@@ -58,10 +108,9 @@ function run(cmd: string, args: string[], env: Record<string, string> = {}): str
   return r.stdout;
 }
 
+/** svcctl against the stack's API, through the EKS-style kubeconfig `svcctl kubeconfig --server` wrote. */
 function svcctl(args: string[]): string {
-  return run('node', ['bin/svcctl.mjs', ...args, '--table', outputs.TableName!, '--bus', outputs.EventBusName!], {
-    CLUSTER_NAME: cluster,
-  });
+  return run('node', ['bin/svcctl.mjs', '--kubeconfig', join(work, 'kubeconfig'), ...args]);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -133,26 +182,49 @@ describe(`e2e on a real account (cluster ${cluster})`, () => {
       '-c',
       `vpcId=${need('SSC_E2E_VPC_ID')}`,
       '-c',
-      `subnetIds=${need('SSC_E2E_SUBNET_IDS')}`,
-      '-c',
       `nodeSecurityGroupId=${need('SSC_E2E_NODE_SG')}`,
       '-c',
       'resyncIntervalMinutes=2',
       '-c',
       'removalPolicy=destroy',
+      '-c',
+      `adminPrincipalArns=${need('SSC_E2E_ADMIN_ARN')}`,
     ]);
     const all = JSON.parse(readFileSync(outFile, 'utf8')) as Record<string, Record<string, string>>;
     // Output keys carry the construct path prefix (e.g. ControllerEventBusName…): match by suffix.
     for (const [k, v] of Object.entries(all[stackName] ?? {})) {
-      for (const name of ['EventBusName', 'TableName', 'ArtifactBucketName', 'SsmDocumentName']) {
+      for (const name of [
+        'ApiUrl',
+        'EventBusName',
+        'TableName',
+        'ArtifactBucketName',
+        'AccessLogBucketName',
+        'SsmDocumentName',
+      ]) {
         if (k.includes(name)) outputs[name] = v;
       }
     }
-    expect(outputs.TableName && outputs.EventBusName).toBeTruthy();
+    expect(outputs.ApiUrl && outputs.TableName).toBeTruthy();
+    const region = process.env.AWS_REGION ?? need('AWS_DEFAULT_REGION');
+    const kubeconfig = join(work, 'kubeconfig');
+    run('node', [
+      'bin/svcctl.mjs',
+      'kubeconfig',
+      '--server',
+      outputs.ApiUrl!,
+      '--cluster-name',
+      cluster,
+      '--region',
+      region,
+      '--write',
+      kubeconfig,
+    ]);
   });
 
-  afterAll(() => {
+  afterAll(async () => {
     if (process.env.SSC_E2E_KEEP_STACK === '1' || !outputs.TableName) return;
+    // removalPolicy=destroy deletes the buckets only when they are empty, old versions included.
+    for (const b of [outputs.ArtifactBucketName, outputs.AccessLogBucketName]) if (b) await emptyBucket(b);
     run('npx', [
       'cdk',
       'destroy',
@@ -162,12 +234,11 @@ describe(`e2e on a real account (cluster ${cluster})`, () => {
       `clusterName=${cluster}`,
       '-c',
       `vpcId=${process.env.SSC_E2E_VPC_ID}`,
-      '-c',
-      `subnetIds=${process.env.SSC_E2E_SUBNET_IDS}`,
     ]);
   });
 
   it('serves a LoadBalancer Service through its NLB and cleans up after delete', async () => {
+    const { annotations, sourceRanges } = exposure();
     // The "Pod" is the backend every node already serves on backendPort, at the node's own address.
     const nodes = await ec2.send(
       new DescribeInstancesCommand({
@@ -191,13 +262,42 @@ describe(`e2e on a real account (cluster ${cluster})`, () => {
         '---',
         'apiVersion: v1',
         'kind: Service',
-        'metadata: {name: e2e-web, namespace: default}',
-        `spec: {type: LoadBalancer, selector: {app: e2e}, ports: [{port: 80, targetPort: ${backendPort}, protocol: TCP}]}`,
+        `metadata: {name: e2e-web, namespace: default, annotations: ${JSON.stringify(annotations)}}`,
+        `spec: {type: LoadBalancer, selector: {app: e2e}, ports: [{port: 80, targetPort: ${backendPort}, protocol: TCP}]` +
+          (sourceRanges ? `, loadBalancerSourceRanges: ${JSON.stringify(sourceRanges)}}` : '}'),
         '',
       ].join('\n'),
     );
-    svcctl(['apply', '-f', manifest]);
+    let deleted = false;
+    try {
+      svcctl(['apply', '-f', manifest]);
+      await servesThenDeletes(manifest);
+      deleted = true;
+    } finally {
+      // Whatever failed above: delete the Service so the controller removes the NLB, its target groups and the node
+      // security group rule, and wait for it, before afterAll destroys the controller that does the deleting.
+      if (!deleted) {
+        try {
+          svcctl(['delete', '-f', manifest]);
+        } catch (err) {
+          // Not created, or already deleted: the wait below still checks that nothing is left.
+          console.error(`e2e: cleanup: ${(err as Error).message}`);
+        }
+        await waitFor(
+          'the NLB to be deleted (cleanup)',
+          async () => ((await clusterLoadBalancers()).length === 0 ? true : undefined),
+          60,
+          15_000,
+        ).catch((err: unknown) =>
+          console.error(`e2e: cleanup failed; look for resources tagged ${clusterTag}: ${(err as Error).message}`),
+        );
+      }
+    }
+  });
+});
 
+async function servesThenDeletes(manifest: string): Promise<void> {
+  {
     const lb = await waitFor(
       'an active NLB for the Service',
       async () => (await clusterLoadBalancers()).find((l) => l.State?.Code === 'active'),
@@ -244,5 +344,5 @@ describe(`e2e on a real account (cluster ${cluster})`, () => {
       new DescribeSecurityGroupsCommand({ Filters: [{ Name: `tag:${clusterTag}`, Values: ['owned'] }] }),
     );
     expect((sgs.SecurityGroups ?? []).map((g) => g.GroupId)).toEqual([]);
-  });
-});
+  }
+}
