@@ -108,7 +108,8 @@ export class LocalLoops {
     for (const r of records) {
       try {
         await handleNodeEvent(deps, JSON.parse(r.body) as NodeEvent);
-      } catch {
+      } catch (err) {
+        this.opts.log(`controller nodes: ${(err as Error).message}`);
         failures.push({ itemIdentifier: r.messageId }); // redelivered after the visibility timeout, like SQS
       }
     }
