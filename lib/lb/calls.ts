@@ -4,6 +4,7 @@
  */
 import type { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
 import type { Command, MetadataBearer } from '@smithy/types';
+import { THROTTLE_ERROR_CODES } from '../contracts.js';
 import { ControllerError, PermanentError, RequeueError, TransientError } from '../errors.js';
 import type { LoadBalancerContext } from './context.js';
 
@@ -66,6 +67,8 @@ const NOT_FOUND = new Set([
   'InvalidPermission.NotFound',
 ]);
 
+const THROTTLED = new Set<string>(THROTTLE_ERROR_CODES);
+
 /** True when AWS says the resource the call names does not exist (any more). */
 export function isNotFound(err: unknown): boolean {
   return NOT_FOUND.has(awsCode(err));
@@ -81,6 +84,9 @@ export function classify(err: unknown, what: string): ControllerError {
   if (err instanceof ControllerError) return err;
   const code = awsCode(err);
   const msg = (err as Error)?.message ?? String(err);
+  // The same codes the handlers count as Throttled (one list, lib/contracts.ts).
+  if (THROTTLED.has(code))
+    return new TransientError(`${what}: AWS throttled the request (${code})`, 'Throttled', 10, { cause: err });
   switch (code) {
     case 'DependencyViolation':
     case 'ResourceInUse':
@@ -99,10 +105,6 @@ export function classify(err: unknown, what: string): ControllerError {
     case 'TooManyListeners':
     case 'TooManyRegistrationsForTargetId':
       return new RequeueError(`${what}: ${code}: an ELBv2 quota is reached (${msg})`, 300, { cause: err });
-    case 'Throttling':
-    case 'ThrottlingException':
-    case 'RequestLimitExceeded':
-      return new TransientError(`${what}: AWS throttled the request (${code})`, 'Throttled', 10, { cause: err });
     case 'OperationNotPermitted':
       if (/provisioning|in progress|not active/i.test(msg))
         return new RequeueError(`${what}: ${msg}`, 15, { cause: err });
