@@ -19,7 +19,7 @@ import { renderEnvFiles } from './render/env.js';
 import { renderHealthData } from './render/health.js';
 import { renderPodDns } from './render/resolv.js';
 import { buildModel, diffModels, renderModel } from './render/nft.js';
-import { serviceViews, type DataPlaneState } from './render/state.js';
+import { checkState, type CheckedState, type DataPlaneState } from './render/state.js';
 
 export const sha256hex = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
@@ -74,9 +74,9 @@ export interface Push {
 }
 
 /** Nodes whose rules differ from the '*' rendering: those hosting a ready endpoint of a Local-policy Service. */
-function nodeSensitive(state: DataPlaneState): Set<string> {
+function nodeSensitive(input: DataPlaneState | CheckedState): Set<string> {
   const names = new Set<string>();
-  for (const v of serviceViews(state)) {
+  for (const v of checkState(input).views) {
     if (!v.internalLocal && !v.externalLocal) continue;
     for (const p of v.ports) for (const b of p.ready) if (b.nodeName) names.add(b.nodeName);
   }
@@ -132,27 +132,29 @@ export interface PreparedPush {
  * without allocating a version or compressing anything; `build` then makes the bundles.
  */
 export function preparePush(next: DataPlaneState): PreparedPush {
-  const dns = renderDns(next);
+  // Validated once; every renderer reads the same views.
+  const checked = checkState(next);
+  const dns = renderDns(checked);
   const shared: Record<string, string> = {
     'dnsmasq.conf': dns.conf,
     'dns/hosts': dns.hosts,
     'dns/servers': dns.servers,
     'dns/records': dns.records,
-    'pod-dns.tsv': renderPodDns(next),
-    'conntrack.tsv': renderUdpConntrack(next),
+    'pod-dns.tsv': renderPodDns(checked),
+    'conntrack.tsv': renderUdpConntrack(checked),
   };
-  for (const [ns, text] of Object.entries(renderEnvFiles(next))) shared[`env/${ns}.env`] = text;
+  for (const [ns, text] of Object.entries(renderEnvFiles(checked))) shared[`env/${ns}.env`] = text;
   const renderings = new Map<string, Rendering>();
   const rendering = (nodeName: string): Rendering => {
     let r = renderings.get(nodeName);
     if (!r) {
-      const model = buildModel(next, nodeName);
-      const files = { ...shared, 'ruleset.nft': renderModel(model), 'health.tsv': renderHealthData(next, nodeName) };
+      const model = buildModel(checked, nodeName);
+      const files = { ...shared, 'ruleset.nft': renderModel(model), 'health.tsv': renderHealthData(checked, nodeName) };
       renderings.set(nodeName, (r = { files, model }));
     }
     return r;
   };
-  const sensitive = nodeSensitive(next);
+  const sensitive = nodeSensitive(checked);
   const digests: Record<string, string> = { '*': contentDigest(rendering('').files) };
   for (const n of next.nodes) if (sensitive.has(n.name)) digests[n.instanceId] = contentDigest(rendering(n.name).files);
   return { digests, build: (args) => ({ ...bundleAll(next, rendering, sensitive, args), digests }) };

@@ -22,7 +22,6 @@ import type { NodeInfo } from '../model/types.js';
 import { applyResult, finalStatus, resetFailures, type NodeStatus, type RetryPolicy } from './node-status.js';
 import { behind, deltaBases, retryTargets, targetsFor, type Targets } from './push-plan.js';
 import type { DataPlaneState } from './render/state.js';
-import { validateState } from './render/state.js';
 import { INLINE_BUDGET, validateParameters, type DataPlaneParameters } from './ssm-document.js';
 import { digestFor, type DataPlaneStateStore } from './state-store.js';
 import { regionalHost } from '../aws/partition.js';
@@ -243,7 +242,7 @@ export async function pushDataPlane(
   state: DataPlaneState,
   opts: { generation?: number; statuses?: ReadonlyMap<string, NodeStatus> } = {},
 ): Promise<PushResult | undefined> {
-  validateState(state); // bad input: a clear error, nothing stored, nothing sent
+  // Validates first (once, for every renderer): bad input is a clear error, nothing stored, nothing sent.
   const prepared = preparePush(state);
   const last = await deps.store.getLastPush();
   if (last && sameDigests(prepared.digests, last.digests)) {

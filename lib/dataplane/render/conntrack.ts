@@ -9,13 +9,11 @@
  *   service  <ip> <port>    a UDP ClusterIP/externalIP port that has endpoints
  *   nodeport <port>         a UDP NodePort that has endpoints
  */
-import { isProxied, serviceViews, validateState, type DataPlaneState } from './state.js';
+import { checkState, type CheckedState, type DataPlaneState } from './state.js';
 
-export function renderUdpConntrack(state: DataPlaneState): string {
-  validateState(state);
+export function renderUdpConntrack(input: DataPlaneState | CheckedState): string {
   const lines = new Set<string>();
-  for (const v of serviceViews(state)) {
-    if (!isProxied(v)) continue;
+  for (const v of checkState(input).proxied) {
     for (const p of v.ports) {
       if (p.protocol !== 'UDP' || p.ready.length === 0) continue;
       for (const b of p.ready) lines.add(`endpoint\t${b.ip}`);

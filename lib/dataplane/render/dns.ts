@@ -19,7 +19,7 @@
  *
  * Pure: no AWS SDK, no fs.
  */
-import { serviceViews, validateState, type DataPlaneState, type ServiceView } from './state.js';
+import { checkState, type CheckedState, type DataPlaneState, type ServiceView } from './state.js';
 
 /** Port of the DNS responder on the node's loopback (see agent/dns-responder.py). */
 export const RESPONDER_PORT = 5354;
@@ -79,14 +79,14 @@ function recordsOf(v: ServiceView, domain: string): ServiceRecords {
   return out;
 }
 
-export function renderDns(state: DataPlaneState, opts: { responderPort?: number } = {}): DnsFiles {
-  validateState(state);
+export function renderDns(input: DataPlaneState | CheckedState, opts: { responderPort?: number } = {}): DnsFiles {
+  const { state, views } = checkState(input);
   const domain = state.cfg.clusterDomain.replace(/\.$/, '').toLowerCase();
   const port = opts.responderPort ?? RESPONDER_PORT;
   const hosts: string[] = [];
   const records: string[] = [];
   const servers: string[] = [];
-  for (const v of serviceViews(state)) {
+  for (const v of views) {
     const r = recordsOf(v, domain);
     hosts.push(...r.hosts);
     records.push(...r.records);

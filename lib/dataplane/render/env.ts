@@ -8,7 +8,7 @@
  *   FOO_PORT_6379_TCP=tcp://10.0.0.11:6379   and _PROTO, _PORT, _ADDR, for each port
  * Names are upper-cased with '-' turned into '_'. Pure: no AWS SDK, no fs.
  */
-import { isProxied, serviceViews, validateState, type DataPlaneState, type ServiceView } from './state.js';
+import { checkState, type CheckedState, type DataPlaneState, type ServiceView } from './state.js';
 
 const envName = (s: string): string => s.toUpperCase().replace(/-/g, '_');
 
@@ -34,9 +34,8 @@ function serviceVars(v: ServiceView): string[] {
 }
 
 /** One env file per namespace that has Services (plus every namespace with none but the master Service). */
-export function renderEnvFiles(state: DataPlaneState): Record<string, string> {
-  validateState(state);
-  const views = serviceViews(state).filter(isProxied);
+export function renderEnvFiles(input: DataPlaneState | CheckedState): Record<string, string> {
+  const { state, proxied: views } = checkState(input);
   const master = views.find((v) => v.namespace === 'default' && v.name === 'kubernetes');
   const namespaces = new Set<string>(views.map((v) => v.namespace));
   for (const s of state.services) namespaces.add(s.metadata?.namespace ?? 'default');

@@ -4,7 +4,7 @@
  * 200 with kube-proxy's JSON body when the count is > 0, 503 otherwise, which is what the NLB health check reads.
  * Pure: no AWS SDK, no fs.
  */
-import { isProxied, serviceViews, validateState, type DataPlaneState } from './state.js';
+import { checkState, type CheckedState, type DataPlaneState } from './state.js';
 
 export interface HealthEntry {
   namespace: string;
@@ -13,11 +13,10 @@ export interface HealthEntry {
   localEndpoints: number;
 }
 
-export function healthEntries(state: DataPlaneState, nodeName: string): HealthEntry[] {
-  validateState(state);
+export function healthEntries(input: DataPlaneState | CheckedState, nodeName: string): HealthEntry[] {
   const out: HealthEntry[] = [];
-  for (const v of serviceViews(state)) {
-    if (!isProxied(v) || v.healthCheckNodePort === undefined) continue;
+  for (const v of checkState(input).proxied) {
+    if (v.healthCheckNodePort === undefined) continue;
     const local = v.readyIps.filter((ip) =>
       v.ports.some((p) => p.ready.some((b) => b.ip === ip && nodeName !== '' && b.nodeName === nodeName)),
     );
@@ -27,8 +26,8 @@ export function healthEntries(state: DataPlaneState, nodeName: string): HealthEn
 }
 
 /** Tab-separated lines `<port> <namespace> <name> <localEndpoints>`: trivially parsed by the agent and the server. */
-export function renderHealthData(state: DataPlaneState, nodeName: string): string {
-  return healthEntries(state, nodeName)
+export function renderHealthData(input: DataPlaneState | CheckedState, nodeName: string): string {
+  return healthEntries(input, nodeName)
     .map((e) => `${e.port}\t${e.namespace}\t${e.name}\t${e.localEndpoints}\n`)
     .join('');
 }

@@ -11,7 +11,7 @@
  * line at most 2048 characters, dropping from the end. Pure.
  */
 import { renderEnvFiles } from './env.js';
-import { validateState, type DataPlaneState } from './state.js';
+import { checkState, type CheckedState, type DataPlaneState } from './state.js';
 
 export const MAX_DNS_SEARCH_PATHS = 32;
 export const MAX_DNS_SEARCH_LIST_CHARS = 2048;
@@ -70,11 +70,12 @@ export function formatResolvConf(c: PodDnsConfig): string {
  *   options <TAB> <options...>
  *   search <TAB> <namespace> <TAB> <search domains...>     one per namespace that has Services (and default)
  */
-export function renderPodDns(state: DataPlaneState): string {
-  validateState(state);
+export function renderPodDns(input: DataPlaneState | CheckedState): string {
+  const checked = checkState(input);
+  const { state } = checked;
   const domain = state.cfg.clusterDomain.replace(/\.$/, '').toLowerCase();
   const lines = [`domain\t${domain}`, `options\t${POD_DNS_OPTIONS.join(' ')}`];
-  for (const ns of Object.keys(renderEnvFiles(state)).sort())
+  for (const ns of Object.keys(renderEnvFiles(checked)).sort())
     lines.push(`search\t${ns}\t${clusterSearches(ns, domain).join(' ')}`);
   return lines.join('\n') + '\n';
 }
