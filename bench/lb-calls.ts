@@ -58,42 +58,70 @@ function svc(i: number): V1Service {
   };
 }
 
+/** A VPC with two public subnets, a node security group and a way to launch nodes of the cluster. */
+async function makeCluster(clients: ReturnType<typeof makeClients>, cluster: string) {
+  const vpcId = (await clients.ec2.send(new CreateVpcCommand({ CidrBlock: '10.50.0.0/16' }))).Vpc!.VpcId!;
+  await ensureInternetGateway(clients.ec2, vpcId); // public subnets for internet-facing NLBs
+  const subnets: string[] = [];
+  for (const [i, az] of ['us-east-1a', 'us-east-1b'].entries()) {
+    const s = await clients.ec2.send(
+      new CreateSubnetCommand({
+        VpcId: vpcId,
+        CidrBlock: `10.50.${i}.0/24`,
+        AvailabilityZone: az,
+        TagSpecifications: [{ ResourceType: 'subnet', Tags: [{ Key: 'kubernetes.io/role/elb', Value: '1' }] }],
+      }),
+    );
+    subnets.push(s.Subnet!.SubnetId!);
+  }
+  const nodeSg = (
+    await clients.ec2.send(new CreateSecurityGroupCommand({ GroupName: 'nodes', Description: 'nodes', VpcId: vpcId }))
+  ).GroupId!;
+  const ami = (await clients.ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images?.[0]?.ImageId;
+  const addNode = async (az: number) =>
+    clients.ec2.send(
+      new RunInstancesCommand({
+        ImageId: ami,
+        MinCount: 1,
+        MaxCount: 1,
+        SubnetId: subnets[az],
+        TagSpecifications: [
+          { ResourceType: 'instance', Tags: [{ Key: `kubernetes.io/cluster/${cluster}`, Value: 'owned' }] },
+        ],
+      }),
+    );
+  return { vpcId, nodeSg, addNode };
+}
+
+/** A node joins, on a simulated clock with the production token buckets: calls made, time taken, time allowed. */
+async function measureJoin(ctx: LoadBalancerContext, services: V1Service[], cluster: string) {
+  const clock = new SimulatedClock();
+  const joinCtx = { ...ctx, throttle: new Throttle({ clock }) };
+  const nodes = await discoverNodes(ctx.clients.ec2, cluster);
+  const join = await reconcileAll(joinCtx, services, nodes, { scope: 'targets' });
+  if (join.requeue.size) throw new Error(`join requeued: ${[...join.requeue.values()].join('; ')}`);
+  const counts = snapshot();
+  const regs = (counts.get('RegisterTargets') ?? 0) + (counts.get('DeregisterTargets') ?? 0);
+  const untimed = [
+    'RegisterTargets',
+    'DeregisterTargets',
+    'DescribeInstances',
+    'DescribeSubnets',
+    'DescribeSecurityGroups',
+  ];
+  const other = [...counts.entries()].filter(([k]) => !untimed.includes(k)).reduce((a, [, v]) => a + v, 0);
+  // What the buckets allow: each bucket needs (calls - burst) / rate seconds at least; they run in parallel.
+  const boundMs = Math.max(0, ((regs - 20) / 4) * 1000, ((other - 40) / 10) * 1000);
+  return { counts, simulatedMs: clock.now(), regs, other, boundMs };
+}
+
 async function main() {
   const moto = await startMoto();
   Object.assign(process.env, localAwsEnv(moto.endpoint));
   try {
     const clients = makeClients({ middleware: [counter] });
     const cluster = 'bench';
-    const vpcId = (await clients.ec2.send(new CreateVpcCommand({ CidrBlock: '10.50.0.0/16' }))).Vpc!.VpcId!;
-    await ensureInternetGateway(clients.ec2, vpcId); // public subnets for internet-facing NLBs
-    const subnets: string[] = [];
-    for (const [i, az] of ['us-east-1a', 'us-east-1b'].entries()) {
-      const s = await clients.ec2.send(
-        new CreateSubnetCommand({
-          VpcId: vpcId,
-          CidrBlock: `10.50.${i}.0/24`,
-          AvailabilityZone: az,
-          TagSpecifications: [{ ResourceType: 'subnet', Tags: [{ Key: 'kubernetes.io/role/elb', Value: '1' }] }],
-        }),
-      );
-      subnets.push(s.Subnet!.SubnetId!);
-    }
-    const nodeSg = (
-      await clients.ec2.send(new CreateSecurityGroupCommand({ GroupName: 'nodes', Description: 'nodes', VpcId: vpcId }))
-    ).GroupId!;
-    const ami = (await clients.ec2.send(new DescribeImagesCommand({ Owners: ['amazon'] }))).Images?.[0]?.ImageId;
-    const addNode = async (az: number) =>
-      clients.ec2.send(
-        new RunInstancesCommand({
-          ImageId: ami,
-          MinCount: 1,
-          MaxCount: 1,
-          SubnetId: subnets[az],
-          TagSpecifications: [
-            { ResourceType: 'instance', Tags: [{ Key: `kubernetes.io/cluster/${cluster}`, Value: 'owned' }] },
-          ],
-        }),
-      );
+    const { vpcId, nodeSg, addNode } = await makeCluster(clients, cluster);
     await addNode(0);
     await addNode(1);
     snapshot();
@@ -120,26 +148,8 @@ async function main() {
 
     await addNode(0);
     snapshot();
-    // A node joins: on a simulated clock with the production token buckets.
-    const clock = new SimulatedClock();
-    const joinCtx = { ...ctx, throttle: new Throttle({ clock }) };
-    nodes = await discoverNodes(clients.ec2, cluster);
-    const join = await reconcileAll(joinCtx, services, nodes, { scope: 'targets' });
-    if (join.requeue.size) throw new Error(`join requeued: ${[...join.requeue.values()].join('; ')}`);
-    const joinCounts = snapshot();
-    rows.push(['Node joins, 50 Services x 2 ports (reconcileAll, targets)', summarize(joinCounts)]);
-    const simulatedMs = clock.now();
-    const regs = (joinCounts.get('RegisterTargets') ?? 0) + (joinCounts.get('DeregisterTargets') ?? 0);
-    const other = [...joinCounts.entries()]
-      .filter(
-        ([k]) =>
-          k !== 'RegisterTargets' &&
-          k !== 'DeregisterTargets' &&
-          !['DescribeInstances', 'DescribeSubnets', 'DescribeSecurityGroups'].includes(k),
-      )
-      .reduce((a, [, v]) => a + v, 0);
-    // What the buckets allow: each bucket needs (calls - burst) / rate seconds at least; they run in parallel.
-    const boundMs = Math.max(0, ((regs - 20) / 4) * 1000, ((other - 40) / 10) * 1000);
+    const join = await measureJoin(ctx, services, cluster);
+    rows.push(['Node joins, 50 Services x 2 ports (reconcileAll, targets)', summarize(join.counts)]);
 
     nodes = await discoverNodes(clients.ec2, cluster);
     snapshot();
@@ -151,21 +161,27 @@ async function main() {
     rows.push(['Delete one LB Service', summarize(snapshot())]);
     const sw = await sweep(ctx, []);
     rows.push([`Sweep the remaining ${sw.deleted.length}`, summarize(snapshot())]);
-
-    const out: string[] = [];
-    out.push('| Scenario | AWS calls | Mutations | By operation |');
-    out.push('|---|---:|---:|---|');
-    for (const [name, s] of rows) out.push(`| ${name} | ${s.total} | ${s.mutations} | ${s.ops} |`);
-    out.push('');
-    out.push(
-      `Node join under the token buckets (simulated clock): ${(simulatedMs / 1000).toFixed(2)} s for ${regs} ` +
-        `RegisterTargets + ${other} other ELBv2 calls; the buckets allow ${(boundMs / 1000).toFixed(2)} s at best ` +
-        `(ratio ${(simulatedMs / boundMs).toFixed(3)}, target <= 1.25).`,
-    );
-    console.log(out.join('\n'));
+    console.log(report(rows, join));
   } finally {
     await moto.stop();
   }
+}
+
+function report(
+  rows: [string, ReturnType<typeof summarize>][],
+  join: { simulatedMs: number; regs: number; other: number; boundMs: number },
+): string {
+  const out: string[] = [];
+  out.push('| Scenario | AWS calls | Mutations | By operation |');
+  out.push('|---|---:|---:|---|');
+  for (const [name, s] of rows) out.push(`| ${name} | ${s.total} | ${s.mutations} | ${s.ops} |`);
+  out.push('');
+  out.push(
+    `Node join under the token buckets (simulated clock): ${(join.simulatedMs / 1000).toFixed(2)} s for ${join.regs} ` +
+      `RegisterTargets + ${join.other} other ELBv2 calls; the buckets allow ${(join.boundMs / 1000).toFixed(2)} s at best ` +
+      `(ratio ${(join.simulatedMs / join.boundMs).toFixed(3)}, target <= 1.25).`,
+  );
+  return out.join('\n');
 }
 
 await main();

@@ -254,6 +254,37 @@ function isInt(n: unknown): n is number {
  */
 export function resolveConfig(props: ServiceControllerProps, id = 'ServiceController'): ResolvedConfig {
   const errs: FieldError[] = [];
+  // Each part pushes its problems onto errs, in the order the props are documented.
+  const where = resolvePlacement(props, errs);
+  const selResult = validateSelector('nodeSelectorTag', props.nodeSelectorTag, where.clusterName);
+  errs.push(...selResult.errors);
+  const net = resolveNetwork(props, errs);
+  const ops = resolveReconcileSettings(props, errs);
+  const nodes = resolveNodeLifecycle(props, errs);
+  const obs = resolveOperations(props, errs);
+  const api = validatePrincipals(props);
+  errs.push(...api.errors);
+
+  throwIfInvalid('ServiceController', id, errs);
+  // After throwIfInvalid every optional parse result is present.
+  return {
+    ...where,
+    nodeSelector: selResult.selector!,
+    serviceCidr: net.serviceCidr,
+    nodePortRange: net.portResult.range!,
+    clusterDomain: net.clusterDomain,
+    ...ops,
+    enableDriftRule: props.enableDriftRule ?? false,
+    reserveConcurrency: props.reserveConcurrency ?? false,
+    ...nodes,
+    ...obs,
+    clusterTagKey: clusterTagKey(where.clusterName),
+    apiPrincipals: api.principals,
+  };
+}
+
+/** Cluster name, VPC, subnets and node security group. */
+function resolvePlacement(props: ServiceControllerProps, errs: FieldError[]) {
   const clusterName = (props.clusterName ?? '').trim();
   if (!clusterName) errs.push(required('clusterName'));
   else if (clusterName.length > 100) errs.push(tooLong('clusterName', 100));
@@ -279,11 +310,11 @@ export function resolveConfig(props: ServiceControllerProps, id = 'ServiceContro
   if (nodeSecurityGroupId !== undefined && !SG_ID.test(nodeSecurityGroupId)) {
     errs.push(invalid('nodeSecurityGroupId', nodeSecurityGroupId, 'must be a security group ID such as sg-0123abcd'));
   }
+  return { clusterName, vpcId, subnetIds, nodeSecurityGroupId };
+}
 
-  const tagKey = clusterTagKey(clusterName);
-  const selResult = validateSelector('nodeSelectorTag', props.nodeSelectorTag, clusterName);
-  errs.push(...selResult.errors);
-
+/** Service CIDR, NodePort range and cluster domain. */
+function resolveNetwork(props: ServiceControllerProps, errs: FieldError[]) {
   const serviceCidr = props.serviceCidr ?? DEFAULTS.serviceCidr;
   errs.push(...validateServiceCidr('serviceCidr', serviceCidr));
 
@@ -294,7 +325,11 @@ export function resolveConfig(props: ServiceControllerProps, id = 'ServiceContro
   if (clusterDomain.length > 253 || !clusterDomain.split('.').every((l) => DNS_LABEL.test(l))) {
     errs.push(invalid('clusterDomain', clusterDomain, 'must be a lower-case DNS name such as cluster.local'));
   }
+  return { serviceCidr, portResult, clusterDomain };
+}
 
+/** Resync interval, NLB quota and the pod GC grace. */
+function resolveReconcileSettings(props: ServiceControllerProps, errs: FieldError[]) {
   const resync = props.resyncIntervalMinutes ?? DEFAULTS.resyncIntervalMinutes;
   // EventBridge Scheduler rate() expressions take whole minutes and the smallest rate is 1 minute.
   if (!isInt(resync) || resync < 1) {
@@ -310,7 +345,11 @@ export function resolveConfig(props: ServiceControllerProps, id = 'ServiceContro
     errs.push(
       invalid('podGcOrphanGraceSeconds', podGcOrphanGraceSeconds, 'must be a whole number of seconds, at least 0'),
     );
+  return { resyncIntervalMinutes: resync, nlbQuota, podGcOrphanGraceSeconds };
+}
 
+/** The Auto Scaling groups whose termination hooks the controller completes, and the hooks' heartbeat. */
+function resolveNodeLifecycle(props: ServiceControllerProps, errs: FieldError[]) {
   const asgs = [...(props.nodeAutoScalingGroupNames ?? [])].map((s) => s.trim()).filter((s) => s !== '');
   asgs.forEach((a, i) => {
     if (!ASG_NAME.test(a))
@@ -325,25 +364,21 @@ export function resolveConfig(props: ServiceControllerProps, id = 'ServiceContro
   if (!isInt(heartbeat) || heartbeat < 30 || heartbeat > 7200) {
     errs.push(invalid('lifecycleHeartbeatSeconds', heartbeat, 'must be a whole number of seconds from 30 to 7200'));
   }
+  return { nodeAutoScalingGroupNames: asgs, lifecycleHeartbeatSeconds: heartbeat };
+}
 
+/** Logs, removal policy, alarm topic and metrics namespace. */
+function resolveOperations(props: ServiceControllerProps, errs: FieldError[]) {
   const logRetentionDays = props.logRetentionDays ?? DEFAULTS.logRetentionDays;
   if (!(LOG_RETENTION_DAYS as readonly number[]).includes(logRetentionDays)) {
-    errs.push({
-      type: 'NotSupported',
-      field: 'logRetentionDays',
-      value: logRetentionDays,
-      detail: `supported values: ${LOG_RETENTION_DAYS.join(', ')}`,
-    });
+    const detail = `supported values: ${LOG_RETENTION_DAYS.join(', ')}`;
+    errs.push({ type: 'NotSupported', field: 'logRetentionDays', value: logRetentionDays, detail });
   }
 
   const removalPolicy = props.removalPolicy ?? DEFAULTS.removalPolicy;
   if (removalPolicy !== 'retain' && removalPolicy !== 'destroy') {
-    errs.push({
-      type: 'NotSupported',
-      field: 'removalPolicy',
-      value: removalPolicy,
-      detail: 'supported values: "destroy", "retain"',
-    });
+    const detail = 'supported values: "destroy", "retain"';
+    errs.push({ type: 'NotSupported', field: 'removalPolicy', value: removalPolicy, detail });
   }
 
   const alarmTopicArn = props.alarmTopicArn?.trim() || undefined;
@@ -355,33 +390,5 @@ export function resolveConfig(props: ServiceControllerProps, id = 'ServiceContro
   if (!CW_NAMESPACE.test(metricsNamespace) || metricsNamespace.startsWith('AWS/')) {
     errs.push(invalid('metricsNamespace', metricsNamespace, 'not a valid custom CloudWatch namespace'));
   }
-
-  const api = validatePrincipals(props);
-  errs.push(...api.errors);
-
-  throwIfInvalid('ServiceController', id, errs);
-  // After throwIfInvalid every optional parse result is present.
-  return {
-    clusterName,
-    vpcId,
-    subnetIds,
-    nodeSecurityGroupId,
-    nodeSelector: selResult.selector!,
-    serviceCidr,
-    nodePortRange: portResult.range!,
-    clusterDomain,
-    resyncIntervalMinutes: resync,
-    nlbQuota,
-    podGcOrphanGraceSeconds,
-    enableDriftRule: props.enableDriftRule ?? false,
-    reserveConcurrency: props.reserveConcurrency ?? false,
-    nodeAutoScalingGroupNames: asgs,
-    lifecycleHeartbeatSeconds: heartbeat,
-    logRetentionDays,
-    removalPolicy,
-    alarmTopicArn,
-    metricsNamespace,
-    clusterTagKey: tagKey,
-    apiPrincipals: api.principals,
-  };
+  return { logRetentionDays, removalPolicy, alarmTopicArn, metricsNamespace };
 }

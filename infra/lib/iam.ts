@@ -79,6 +79,11 @@ export function elbv2TargetStatements(cfg: ResolvedConfig): iam.PolicyStatement[
 
 /** Create, change and delete the cluster's NLBs, listeners and target groups. */
 export function elbv2WriteStatements(cfg: ResolvedConfig): iam.PolicyStatement[] {
+  return [...elbv2CreateStatements(cfg), ...elbv2OwnedStatements(cfg)];
+}
+
+/** Creating NLBs and target groups: only tagged as the cluster's, tags in the same call. */
+function elbv2CreateStatements(cfg: ResolvedConfig): iam.PolicyStatement[] {
   const key = cfg.clusterTagKey;
   const { loadBalancers, listeners, targetGroups } = elbv2Arns();
   return [
@@ -116,6 +121,14 @@ export function elbv2WriteStatements(cfg: ResolvedConfig): iam.PolicyStatement[]
         },
       },
     }),
+  ];
+}
+
+/** Changing, retagging and deleting what the cluster owns; the cluster tag itself never changes. */
+function elbv2OwnedStatements(cfg: ResolvedConfig): iam.PolicyStatement[] {
+  const key = cfg.clusterTagKey;
+  const { loadBalancers, listeners, targetGroups } = elbv2Arns();
+  return [
     new iam.PolicyStatement({
       sid: 'Elbv2MutateOwned',
       // CreateListener is authorised against the load balancer too: only on an NLB the cluster owns.

@@ -61,68 +61,76 @@ function acknowledgeApi(c: ServiceController): void {
 
 export function acknowledgeNagFindings(c: ServiceController): void {
   acknowledgeApi(c);
-  for (const name of HANDLERS) {
-    const fn = c.functions[name];
-    const role = c.roles[name];
-    const caps = FUNCTION_CAPABILITIES[name];
-    ack(
-      fn,
-      'AwsSolutions-L1',
-      'The project targets the nodejs22.x Lambda runtime on purpose (its bundles, SDK v3 and tests are validated ' +
-        'against Node 22); moving to a newer runtime is a deliberate, tested upgrade.',
-    );
-    ack(
-      role,
-      `AwsSolutions-IAM5[Resource::${arnToken(fn.logGroup as unknown as IConstruct)}:*]`,
-      'Lambda writes log streams with generated names; the grant is limited to the function’s own log group.',
-    );
-    ack(
-      role,
-      'AwsSolutions-IAM5[Resource::*]',
-      'Only for actions AWS does not scope to resources: X-Ray PutTraceSegments/PutTelemetryRecords (active ' +
-        'tracing) and read-only EC2/ELBv2 Describe*.',
-    );
-    if (caps.includes('elbv2Write') || caps.includes('elbv2Targets')) {
-      for (const r of caps.includes('elbv2Write')
-        ? ELB_RESOURCES
-        : ELB_RESOURCES.filter((x) => x.includes('targetgroup'))) {
-        ack(
-          role,
-          `AwsSolutions-IAM5[Resource::${r}]`,
-          'NLB, listener and target group names are generated per Service; every statement on these ARNs is ' +
-            'conditioned on the kubernetes.io/cluster/<name>=owned tag (aws:RequestTag on create, aws:ResourceTag after).',
-        );
-      }
-    }
-    if (caps.includes('securityGroups')) {
+  for (const name of HANDLERS) acknowledgeHandler(c, name);
+  acknowledgeShared(c);
+}
+
+/** One handler's function and role: runtime, log group, and the wildcards its capabilities need. */
+function acknowledgeHandler(c: ServiceController, name: (typeof HANDLERS)[number]): void {
+  const fn = c.functions[name];
+  const role = c.roles[name];
+  const caps = FUNCTION_CAPABILITIES[name];
+  ack(
+    fn,
+    'AwsSolutions-L1',
+    'The project targets the nodejs22.x Lambda runtime on purpose (its bundles, SDK v3 and tests are validated ' +
+      'against Node 22); moving to a newer runtime is a deliberate, tested upgrade.',
+  );
+  ack(
+    role,
+    `AwsSolutions-IAM5[Resource::${arnToken(fn.logGroup as unknown as IConstruct)}:*]`,
+    'Lambda writes log streams with generated names; the grant is limited to the function’s own log group.',
+  );
+  ack(
+    role,
+    'AwsSolutions-IAM5[Resource::*]',
+    'Only for actions AWS does not scope to resources: X-Ray PutTraceSegments/PutTelemetryRecords (active ' +
+      'tracing) and read-only EC2/ELBv2 Describe*.',
+  );
+  if (caps.includes('elbv2Write') || caps.includes('elbv2Targets')) {
+    for (const r of caps.includes('elbv2Write')
+      ? ELB_RESOURCES
+      : ELB_RESOURCES.filter((x) => x.includes('targetgroup'))) {
       ack(
         role,
-        `AwsSolutions-IAM5[Resource::${EC2('security-group/*')}]`,
-        'Security groups for NLBs are created per Service; create requires the cluster tag in the request and ' +
-          'every later change requires it on the group (aws:ResourceTag).',
-      );
-      ack(
-        role,
-        `AwsSolutions-IAM5[Resource::${EC2('security-group-rule/*')}]`,
-        'Tag-on-create for ingress rules only: limited by ec2:CreateAction to AuthorizeSecurityGroupIngress.',
-      );
-    }
-    if (caps.includes('ssmSend')) {
-      ack(
-        role,
-        `AwsSolutions-IAM5[Resource::${EC2('instance/*')}]`,
-        'Nodes come and go with the cluster; SendCommand is limited to instances carrying the node selector tag ' +
-          '(ssm:resourceTag condition) and to the controller’s own document.',
-      );
-    }
-    if (caps.includes('artifactsReadWrite')) {
-      ack(
-        role,
-        `AwsSolutions-IAM5[Resource::${arnToken(c.artifactBucket)}/*]`,
-        'Rendered per-node configuration objects have generated keys inside the controller’s own artifact bucket.',
+        `AwsSolutions-IAM5[Resource::${r}]`,
+        'NLB, listener and target group names are generated per Service; every statement on these ARNs is ' +
+          'conditioned on the kubernetes.io/cluster/<name>=owned tag (aws:RequestTag on create, aws:ResourceTag after).',
       );
     }
   }
+  if (caps.includes('securityGroups')) {
+    ack(
+      role,
+      `AwsSolutions-IAM5[Resource::${EC2('security-group/*')}]`,
+      'Security groups for NLBs are created per Service; create requires the cluster tag in the request and ' +
+        'every later change requires it on the group (aws:ResourceTag).',
+    );
+    ack(
+      role,
+      `AwsSolutions-IAM5[Resource::${EC2('security-group-rule/*')}]`,
+      'Tag-on-create for ingress rules only: limited by ec2:CreateAction to AuthorizeSecurityGroupIngress.',
+    );
+  }
+  if (caps.includes('ssmSend')) {
+    ack(
+      role,
+      `AwsSolutions-IAM5[Resource::${EC2('instance/*')}]`,
+      'Nodes come and go with the cluster; SendCommand is limited to instances carrying the node selector tag ' +
+        '(ssm:resourceTag condition) and to the controller’s own document.',
+    );
+  }
+  if (caps.includes('artifactsReadWrite')) {
+    ack(
+      role,
+      `AwsSolutions-IAM5[Resource::${arnToken(c.artifactBucket)}/*]`,
+      'Rendered per-node configuration objects have generated keys inside the controller’s own artifact bucket.',
+    );
+  }
+}
+
+/** Node lifecycle hooks, the scheduler, the dead-letter queues and the change-log Pipe. */
+function acknowledgeShared(c: ServiceController): void {
   for (const asg of c.config.nodeAutoScalingGroupNames) {
     ack(
       c.roles['node-events'],

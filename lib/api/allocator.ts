@@ -17,7 +17,7 @@
  * - Error texts are the API server's, e.g.
  *   `spec.clusterIPs[0]: Invalid value: "10.96.0.10": failed to allocate IP 10.96.0.10: provided IP is already allocated`.
  */
-import type { V1Service } from '@kubernetes/client-node';
+import type { V1Service, V1ServicePort, V1ServiceSpec } from '@kubernetes/client-node';
 import type { ClusterConfig } from '../model/types.js';
 import { invalid, type FieldError } from '../model/field-errors.js';
 import { formatIPv4, parseCidr, parseIPv4, type Ipv4Cidr } from '../model/ip.js';
@@ -234,35 +234,58 @@ export interface PlanInput {
  * the transaction (a claim's condition fails) and reported with `alreadyAllocated`.
  */
 export function planAllocation(alloc: ServiceAllocator, input: PlanInput): AllocationPlan {
-  const svc = structuredClone(input.next);
-  const spec = (svc.spec ??= {});
-  const avoid = input.avoid ?? emptyAvoid();
-  const rand = input.rand ?? Math.random;
-  const held = heldValues(input.prev);
-  const errors: FieldError[] = [];
-  const claims: PlannedClaim[] = [];
-  let exhausted: Pool | undefined;
-  const isKubernetesService =
-    svc.metadata?.name === 'kubernetes' && (svc.metadata?.namespace ?? 'default') === 'default';
+  const run = new AllocationRun(alloc, input);
+  run.clusterIP();
+  run.nodePorts();
+  run.healthCheckNodePort();
+  return run.plan();
+}
 
-  // ClusterIP ------------------------------------------------------------------------------------------------
-  if (needsClusterIP(svc) && !isHeadless(svc)) {
+/** One planAllocation call's working state: the Service being filled in and what it claims so far. */
+class AllocationRun {
+  private readonly svc: V1Service;
+  private readonly spec: V1ServiceSpec;
+  private readonly avoid: AvoidSets;
+  private readonly rand: Rand;
+  private readonly held: ReturnType<typeof heldValues>;
+  private readonly errors: FieldError[] = [];
+  private readonly claims: PlannedClaim[] = [];
+  private exhausted: Pool | undefined;
+  /** Node ports this Service uses, and which field first used them (a number may serve TCP+UDP of one port only). */
+  private readonly used = new Map<string, { field: string; port: number; protocol: string }>();
+  private readonly pickedPorts = new Set<string>();
+
+  constructor(
+    private readonly alloc: ServiceAllocator,
+    input: PlanInput,
+  ) {
+    this.svc = structuredClone(input.next);
+    this.spec = this.svc.spec ??= {};
+    this.avoid = input.avoid ?? emptyAvoid();
+    this.rand = input.rand ?? Math.random;
+    this.held = heldValues(input.prev);
+  }
+
+  clusterIP(): void {
+    const { svc, spec, alloc, held } = this;
+    if (!needsClusterIP(svc) || isHeadless(svc)) return;
     const field = 'spec.clusterIPs[0]';
+    const isKubernetesService =
+      svc.metadata?.name === 'kubernetes' && (svc.metadata?.namespace ?? 'default') === 'default';
     let ip = spec.clusterIPs?.[0] || spec.clusterIP || '';
     if (!ip && isKubernetesService) ip = alloc.reservedIP;
     if (ip) {
-      if (!alloc.ipInRange(ip)) errors.push(alloc.notInRangeIP(field, ip));
+      if (!alloc.ipInRange(ip)) this.errors.push(alloc.notInRangeIP(field, ip));
       else if (ip === alloc.reservedIP && !isKubernetesService && !held.clusterIP.has(ip)) {
         // kube-apiserver's bootstrap controller holds this address for the `kubernetes` Service.
-        errors.push(alreadyAllocated({ pool: POOL_CLUSTER_IP, value: ip, field }));
-      } else if (!held.clusterIP.has(ip)) claims.push({ pool: POOL_CLUSTER_IP, value: ip, field, explicit: true });
+        this.errors.push(alreadyAllocated({ pool: POOL_CLUSTER_IP, value: ip, field }));
+      } else if (!held.clusterIP.has(ip)) this.claims.push({ pool: POOL_CLUSTER_IP, value: ip, field, explicit: true });
     } else {
-      const avoidIPs = new Set([...avoid.clusterIP, ...held.clusterIP]);
-      const picked = alloc.pickIP(avoidIPs, rand);
-      if (picked === undefined) exhausted = POOL_CLUSTER_IP;
+      const picked = alloc.pickIP(new Set([...this.avoid.clusterIP, ...held.clusterIP]), this.rand);
+      if (picked === undefined) this.exhausted = POOL_CLUSTER_IP;
       else {
         ip = picked;
-        claims.push({ pool: POOL_CLUSTER_IP, value: ip, field, explicit: false });
+        this.claims.push({ pool: POOL_CLUSTER_IP, value: ip, field, explicit: false });
       }
     }
     if (ip) {
@@ -271,87 +294,97 @@ export function planAllocation(alloc: ServiceAllocator, input: PlanInput): Alloc
     }
   }
 
-  // NodePorts ------------------------------------------------------------------------------------------------
-  // Numbers this Service uses, and which field first used them (a number may serve TCP+UDP of one port only).
-  const used = new Map<string, { field: string; port: number; protocol: string }>();
-  const claimPort = (value: number, field: string, explicit: boolean) => {
-    const k = String(value);
-    if (!held.nodePort.has(k) && !claims.some((c) => c.pool === POOL_NODE_PORT && c.value === k)) {
-      claims.push({ pool: POOL_NODE_PORT, value: k, field, explicit });
+  nodePorts(): void {
+    if (!needsNodePorts(this.svc)) {
+      for (const p of this.spec.ports ?? []) delete p.nodePort;
+      return;
     }
-  };
-  const pickedPorts = new Set<string>();
-  const autoPort = (): number | undefined => {
-    const p = alloc.pickPort(new Set([...avoid.nodePort, ...held.nodePort, ...used.keys(), ...pickedPorts]), rand);
-    if (p === undefined) exhausted ??= POOL_NODE_PORT;
-    else pickedPorts.add(String(p));
-    return p;
-  };
-
-  if (needsNodePorts(svc)) {
-    const ports = spec.ports ?? [];
     // Requested values first, so automatic picks avoid them.
-    ports.forEach((p, i) => {
-      if (!p.nodePort) return;
-      const field = `spec.ports[${i}].nodePort`;
-      if (!alloc.portInRange(p.nodePort)) {
-        errors.push(alloc.notInRangePort(field, p.nodePort));
-        return;
-      }
-      const k = String(p.nodePort);
-      const first = used.get(k);
-      const protocol = p.protocol ?? 'TCP';
-      if (first && !(first.port === p.port && first.protocol !== protocol)) {
-        // Only the other protocol of the same Service port may share the number (validation also reports it).
-        errors.push(alreadyAllocated({ pool: POOL_NODE_PORT, value: k, field }));
-        return;
-      }
-      if (!first) used.set(k, { field, port: p.port, protocol });
-      claimPort(p.nodePort, field, true);
-    });
-    if (autoNodePorts(svc)) {
-      ports.forEach((p, i) => {
-        if (p.nodePort) return;
-        const field = `spec.ports[${i}].nodePort`;
-        // The same Service port under another protocol shares its node port, as the API server does.
-        const sibling = ports.find((q, j) => j !== i && q.port === p.port && q.protocol !== p.protocol && q.nodePort);
-        let value = sibling?.nodePort;
-        if (!value) {
-          value = autoPort();
-          if (value === undefined) return;
-          claimPort(value, field, false);
-        }
-        p.nodePort = value;
-        used.set(String(value), { field, port: p.port, protocol: p.protocol ?? 'TCP' });
-      });
-    }
-  } else {
-    for (const p of spec.ports ?? []) delete p.nodePort;
+    (this.spec.ports ?? []).forEach((p, i) => this.requestedNodePort(p, i));
+    if (autoNodePorts(this.svc)) (this.spec.ports ?? []).forEach((p, i) => this.automaticNodePort(p, i));
   }
 
-  // healthCheckNodePort ------------------------------------------------------------------------------------------
-  if (needsHealthCheck(svc)) {
+  private requestedNodePort(p: V1ServicePort, i: number): void {
+    if (!p.nodePort) return;
+    const field = `spec.ports[${i}].nodePort`;
+    if (!this.alloc.portInRange(p.nodePort)) {
+      this.errors.push(this.alloc.notInRangePort(field, p.nodePort));
+      return;
+    }
+    const k = String(p.nodePort);
+    const first = this.used.get(k);
+    const protocol = p.protocol ?? 'TCP';
+    if (first && !(first.port === p.port && first.protocol !== protocol)) {
+      // Only the other protocol of the same Service port may share the number (validation also reports it).
+      this.errors.push(alreadyAllocated({ pool: POOL_NODE_PORT, value: k, field }));
+      return;
+    }
+    if (!first) this.used.set(k, { field, port: p.port, protocol });
+    this.claimPort(p.nodePort, field, true);
+  }
+
+  private automaticNodePort(p: V1ServicePort, i: number): void {
+    if (p.nodePort) return;
+    const ports = this.spec.ports ?? [];
+    const field = `spec.ports[${i}].nodePort`;
+    // The same Service port under another protocol shares its node port, as the API server does.
+    const sibling = ports.find((q, j) => j !== i && q.port === p.port && q.protocol !== p.protocol && q.nodePort);
+    let value = sibling?.nodePort;
+    if (!value) {
+      value = this.autoPort();
+      if (value === undefined) return;
+      this.claimPort(value, field, false);
+    }
+    p.nodePort = value;
+    this.used.set(String(value), { field, port: p.port, protocol: p.protocol ?? 'TCP' });
+  }
+
+  healthCheckNodePort(): void {
+    const { spec } = this;
+    if (!needsHealthCheck(this.svc)) {
+      delete spec.healthCheckNodePort;
+      return;
+    }
     const requested = spec.healthCheckNodePort;
     if (requested) {
-      if (!alloc.portInRange(requested)) errors.push(alloc.notInRangePort(HC_FIELD, requested));
-      else if (used.has(String(requested))) {
-        errors.push(alreadyAllocated({ pool: POOL_NODE_PORT, value: String(requested), field: HC_FIELD }));
-      } else claimPort(requested, HC_FIELD, true);
-    } else {
-      const value = autoPort();
-      if (value !== undefined) {
-        spec.healthCheckNodePort = value;
-        claimPort(value, HC_FIELD, false);
-      }
+      if (!this.alloc.portInRange(requested)) this.errors.push(this.alloc.notInRangePort(HC_FIELD, requested));
+      else if (this.used.has(String(requested))) {
+        this.errors.push(alreadyAllocated({ pool: POOL_NODE_PORT, value: String(requested), field: HC_FIELD }));
+      } else this.claimPort(requested, HC_FIELD, true);
+      return;
     }
-  } else {
-    delete spec.healthCheckNodePort;
+    const value = this.autoPort();
+    if (value !== undefined) {
+      spec.healthCheckNodePort = value;
+      this.claimPort(value, HC_FIELD, false);
+    }
   }
 
-  const nowHeld = heldValues(svc);
-  const releases: PlannedRelease[] = [
-    ...[...held.clusterIP].filter((v) => !nowHeld.clusterIP.has(v)).map((value) => ({ pool: POOL_CLUSTER_IP, value })),
-    ...[...held.nodePort].filter((v) => !nowHeld.nodePort.has(v)).map((value) => ({ pool: POOL_NODE_PORT, value })),
-  ] as PlannedRelease[];
-  return { service: svc, claims, releases, errors, exhausted };
+  private claimPort(value: number, field: string, explicit: boolean): void {
+    const k = String(value);
+    if (!this.held.nodePort.has(k) && !this.claims.some((c) => c.pool === POOL_NODE_PORT && c.value === k)) {
+      this.claims.push({ pool: POOL_NODE_PORT, value: k, field, explicit });
+    }
+  }
+
+  private autoPort(): number | undefined {
+    const avoid = new Set([...this.avoid.nodePort, ...this.held.nodePort, ...this.used.keys(), ...this.pickedPorts]);
+    const p = this.alloc.pickPort(avoid, this.rand);
+    if (p === undefined) this.exhausted ??= POOL_NODE_PORT;
+    else this.pickedPorts.add(String(p));
+    return p;
+  }
+
+  plan(): AllocationPlan {
+    const { held } = this;
+    const nowHeld = heldValues(this.svc);
+    const releases: PlannedRelease[] = [
+      ...[...held.clusterIP]
+        .filter((v) => !nowHeld.clusterIP.has(v))
+        .map((value) => ({ pool: POOL_CLUSTER_IP, value })),
+      ...[...held.nodePort].filter((v) => !nowHeld.nodePort.has(v)).map((value) => ({ pool: POOL_NODE_PORT, value })),
+    ] as PlannedRelease[];
+    const { svc, claims, errors, exhausted } = this;
+    return { service: svc, claims, releases, errors, exhausted };
+  }
 }

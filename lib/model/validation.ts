@@ -20,6 +20,7 @@ import type {
   V1Pod,
   V1Service,
   V1ServicePort,
+  V1ServiceSpec,
 } from '@kubernetes/client-node';
 import { duplicate, forbidden, invalid, notSupported, required, tooLong, type FieldError } from './field-errors.js';
 import type { ClusterConfig } from './types.js';
@@ -321,38 +322,60 @@ export function validateService(svc: V1Service, cfg: ClusterConfig, opts: Valida
   const spec = svc.spec ?? {};
   const type = spec.type ?? '';
   const ports = spec.ports ?? [];
-  const headless = isHeadless(svc);
-
-  if (ports.length === 0 && !headless && type !== 'ExternalName') errs.push(required('spec.ports'));
-  switch (type) {
-    case 'LoadBalancer':
-      if (headless)
-        errs.push(invalid('spec.clusterIPs[0]', 'None', "may not be set to 'None' for LoadBalancer services"));
-      break;
-    case 'NodePort':
-      if (headless) errs.push(invalid('spec.clusterIPs[0]', 'None', "may not be set to 'None' for NodePort services"));
-      break;
-    case 'ExternalName': {
-      if ((spec.clusterIPs?.length ?? 0) > 0)
-        errs.push(forbidden('spec.clusterIPs', 'may not be set for ExternalName services'));
-      if ((spec.ipFamilies?.length ?? 0) > 0)
-        errs.push(forbidden('spec.ipFamilies', 'may not be set for ExternalName services'));
-      if (spec.ipFamilyPolicy != null)
-        errs.push(forbidden('spec.ipFamilyPolicy', 'may not be set for ExternalName services'));
-      // A CNAME target may carry a trailing dot to mark it fully qualified.
-      const cname = (spec.externalName ?? '').replace(/\.$/, '');
-      if (cname.length > 0)
-        for (const m of isDns1123Subdomain(cname)) errs.push(invalid('spec.externalName', cname, m));
-      else errs.push(required('spec.externalName'));
-      break;
-    }
-  }
-
+  // The order of the checks is the apiserver's: clients (and tests) see the causes in the same order.
+  errs.push(...validateTypeShape(svc));
   const names = new Set<string>();
   ports.forEach((p, i) => errs.push(...validateServicePort(p, ports.length > 1, names, `spec.ports[${i}]`)));
-
   if (spec.selector != null) errs.push(...validateLabels(spec.selector, 'spec.selector'));
+  errs.push(...validateSessionAffinity(spec));
+  errs.push(...validateClusterIPsRelatedFields(svc));
+  (spec.externalIPs ?? []).forEach((ip, i) => {
+    const path = `spec.externalIPs[${i}]`;
+    const e = validateIP(path, ip);
+    errs.push(...(e.length > 0 ? e : validateNonSpecialIP(path, ip)));
+  });
+  if (!type) errs.push(required('spec.type'));
+  else if (!SERVICE_TYPES.includes(type)) errs.push(notSupported('spec.type', type, SERVICE_TYPES));
+  errs.push(...validatePortUniqueness(type, ports));
+  errs.push(...validateSourceRanges(svc));
+  errs.push(...validateLoadBalancerOnlyFields(spec));
+  errs.push(...validateTrafficPolicies(svc, cfg, opts));
+  // What the allocator would refuse (nodePort range, clusterIP range, families).
+  if (type === 'NodePort' || type === 'LoadBalancer') {
+    ports.forEach((p, i) => {
+      if (p.nodePort) errs.push(...nodePortRangeError(`spec.ports[${i}].nodePort`, p.nodePort, cfg));
+    });
+  }
+  errs.push(...validateAgainstCluster(svc, cfg));
+  if (type === 'LoadBalancer') errs.push(...parseLoadBalancerAnnotations(svc).errors);
+  return errs;
+}
 
+/** Ports required unless headless or ExternalName; what each type forbids (None clusterIP, ExternalName's fields). */
+function validateTypeShape(svc: V1Service): FieldError[] {
+  const errs: FieldError[] = [];
+  const spec = svc.spec ?? {};
+  const type = spec.type ?? '';
+  const headless = isHeadless(svc);
+  if ((spec.ports ?? []).length === 0 && !headless && type !== 'ExternalName') errs.push(required('spec.ports'));
+  if (headless && (type === 'LoadBalancer' || type === 'NodePort'))
+    errs.push(invalid('spec.clusterIPs[0]', 'None', `may not be set to 'None' for ${type} services`));
+  if (type !== 'ExternalName') return errs;
+  if ((spec.clusterIPs?.length ?? 0) > 0)
+    errs.push(forbidden('spec.clusterIPs', 'may not be set for ExternalName services'));
+  if ((spec.ipFamilies?.length ?? 0) > 0)
+    errs.push(forbidden('spec.ipFamilies', 'may not be set for ExternalName services'));
+  if (spec.ipFamilyPolicy != null)
+    errs.push(forbidden('spec.ipFamilyPolicy', 'may not be set for ExternalName services'));
+  // A CNAME target may carry a trailing dot to mark it fully qualified.
+  const cname = (spec.externalName ?? '').replace(/\.$/, '');
+  if (cname.length > 0) for (const m of isDns1123Subdomain(cname)) errs.push(invalid('spec.externalName', cname, m));
+  else errs.push(required('spec.externalName'));
+  return errs;
+}
+
+function validateSessionAffinity(spec: V1ServiceSpec): FieldError[] {
+  const errs: FieldError[] = [];
   if (!spec.sessionAffinity) errs.push(required('spec.sessionAffinity'));
   else if (!SESSION_AFFINITIES.includes(spec.sessionAffinity)) {
     errs.push(notSupported('spec.sessionAffinity', spec.sessionAffinity, SESSION_AFFINITIES));
@@ -365,35 +388,23 @@ export function validateService(svc: V1Service, cfg: ClusterConfig, opts: Valida
     else if (spec.sessionAffinityConfig.clientIP == null) errs.push(required(`${cfgPath}.clientIP`, when));
     else if (t == null) errs.push(required(`${cfgPath}.clientIP.timeoutSeconds`, when));
     else if (!Number.isInteger(t) || t <= 0 || t > MAX_CLIENT_IP_AFFINITY_SECONDS) {
-      errs.push(
-        invalid(
-          `${cfgPath}.clientIP.timeoutSeconds`,
-          t,
-          `must be greater than 0 and less than ${MAX_CLIENT_IP_AFFINITY_SECONDS}`,
-        ),
-      );
+      const msg = `must be greater than 0 and less than ${MAX_CLIENT_IP_AFFINITY_SECONDS}`;
+      errs.push(invalid(`${cfgPath}.clientIP.timeoutSeconds`, t, msg));
     }
   } else if (spec.sessionAffinity === 'None' && spec.sessionAffinityConfig != null) {
     errs.push(forbidden('spec.sessionAffinityConfig', 'must not be set when session affinity is None'));
   }
+  return errs;
+}
 
-  errs.push(...validateClusterIPsRelatedFields(svc));
-
-  (spec.externalIPs ?? []).forEach((ip, i) => {
-    const path = `spec.externalIPs[${i}]`;
-    const e = validateIP(path, ip);
-    errs.push(...(e.length > 0 ? e : validateNonSpecialIP(path, ip)));
-  });
-
-  if (!type) errs.push(required('spec.type'));
-  else if (!SERVICE_TYPES.includes(type)) errs.push(notSupported('spec.type', type, SERVICE_TYPES));
-
+/** No nodePort on a ClusterIP Service; no repeated protocol/nodePort or protocol/port. */
+function validatePortUniqueness(type: string, ports: V1ServicePort[]): FieldError[] {
+  const errs: FieldError[] = [];
   if (type === 'ClusterIP') {
     ports.forEach((p, i) => {
       if (p.nodePort) errs.push(forbidden(`spec.ports[${i}].nodePort`, "may not be used when `type` is 'ClusterIP'"));
     });
   }
-
   // A nodePort may be shared only by ports of different protocols (e.g. DNS on TCP and UDP 53).
   const nodePorts = new Set<string>();
   ports.forEach((p, i) => {
@@ -409,9 +420,15 @@ export function validateService(svc: V1Service, cfg: ClusterConfig, opts: Valida
       errs.push(duplicate(`spec.ports[${i}]`, { protocol: p.protocol ?? '', port: p.port ?? 0 }));
     servicePorts.add(key);
   });
+  return errs;
+}
 
+/** spec.loadBalancerSourceRanges, and the annotation of the same meaning on a Service that is not a LoadBalancer. */
+function validateSourceRanges(svc: V1Service): FieldError[] {
+  const errs: FieldError[] = [];
+  const type = svc.spec?.type ?? '';
   // The Go code names this path with a capital L; kept so messages match the API server's.
-  const sourceRanges = spec.loadBalancerSourceRanges ?? [];
+  const sourceRanges = svc.spec?.loadBalancerSourceRanges ?? [];
   const annotationRanges = svc.metadata?.annotations?.[SOURCE_RANGES_ANNOTATION];
   if (sourceRanges.length > 0) {
     if (type !== 'LoadBalancer') {
@@ -420,84 +437,69 @@ export function validateService(svc: V1Service, cfg: ClusterConfig, opts: Valida
     // Values may be space-padded: a historical accident of the transition from the annotation.
     sourceRanges.forEach((r, i) => errs.push(...validateCidr(`spec.LoadBalancerSourceRanges[${i}]`, String(r).trim())));
   } else if (annotationRanges !== undefined && type !== 'LoadBalancer') {
-    // For LoadBalancer Services the annotation's CIDRs are checked by parseLoadBalancerAnnotations below.
+    // For LoadBalancer Services the annotation's CIDRs are checked by parseLoadBalancerAnnotations.
     const path = keyPath('metadata.annotations', SOURCE_RANGES_ANNOTATION);
     errs.push(forbidden(path, "may only be used when `type` is 'LoadBalancer'"));
     const v = annotationRanges.trim();
     if (v !== '') for (const c of v.split(',')) errs.push(...validateCidr(path, c.trim()));
   }
+  return errs;
+}
 
-  if (spec.allocateLoadBalancerNodePorts != null && type !== 'LoadBalancer') {
-    errs.push(forbidden('spec.allocateLoadBalancerNodePorts', "may only be used when `type` is 'LoadBalancer'"));
-  }
+/** allocateLoadBalancerNodePorts and loadBalancerClass: required, checked or forbidden by type. */
+function validateLoadBalancerOnlyFields(spec: V1ServiceSpec): FieldError[] {
+  const errs: FieldError[] = [];
+  const lb = spec.type === 'LoadBalancer';
+  const onlyLb = "may only be used when `type` is 'LoadBalancer'";
+  if (spec.allocateLoadBalancerNodePorts != null && !lb)
+    errs.push(forbidden('spec.allocateLoadBalancerNodePorts', onlyLb));
   // The Go code reports this one without the "spec." prefix; kept verbatim.
-  if (type === 'LoadBalancer' && spec.allocateLoadBalancerNodePorts == null)
-    errs.push(required('allocateLoadBalancerNodePorts'));
+  if (lb && spec.allocateLoadBalancerNodePorts == null) errs.push(required('allocateLoadBalancerNodePorts'));
+  if (spec.loadBalancerClass == null) return errs;
+  if (!lb) errs.push(forbidden('spec.loadBalancerClass', onlyLb));
+  else
+    for (const m of isQualifiedName(spec.loadBalancerClass))
+      errs.push(invalid('spec.loadBalancerClass', spec.loadBalancerClass, m));
+  return errs;
+}
 
-  if (type === 'LoadBalancer') {
-    if (spec.loadBalancerClass != null) {
-      for (const m of isQualifiedName(spec.loadBalancerClass)) {
-        errs.push(invalid('spec.loadBalancerClass', spec.loadBalancerClass, m));
-      }
-    }
-  } else if (spec.loadBalancerClass != null) {
-    errs.push(forbidden('spec.loadBalancerClass', "may only be used when `type` is 'LoadBalancer'"));
-  }
-
+/** externalTrafficPolicy, healthCheckNodePort, internalTrafficPolicy and trafficDistribution. */
+function validateTrafficPolicies(svc: V1Service, cfg: ClusterConfig, opts: ValidateServiceOptions): FieldError[] {
+  const errs: FieldError[] = [];
+  const spec = svc.spec ?? {};
+  const type = spec.type ?? '';
   if (!externallyAccessible(svc)) {
     if (spec.externalTrafficPolicy) {
-      errs.push(
-        invalid(
-          'spec.externalTrafficPolicy',
-          spec.externalTrafficPolicy,
-          'may only be set for externally-accessible services',
-        ),
-      );
+      const msg = 'may only be set for externally-accessible services';
+      errs.push(invalid('spec.externalTrafficPolicy', spec.externalTrafficPolicy, msg));
     }
   } else if (!spec.externalTrafficPolicy) {
     errs.push(required('spec.externalTrafficPolicy'));
   } else if (!TRAFFIC_POLICIES.includes(spec.externalTrafficPolicy)) {
     errs.push(notSupported('spec.externalTrafficPolicy', spec.externalTrafficPolicy, TRAFFIC_POLICIES));
   }
-  const hc = spec.healthCheckNodePort ?? 0;
-  if (!needsHealthCheck(svc)) {
-    if (hc !== 0) {
-      errs.push(
-        invalid(
-          'spec.healthCheckNodePort',
-          hc,
-          "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'",
-        ),
-      );
-    }
-  } else if (hc === 0) {
-    if (opts.allocated) errs.push(required('spec.healthCheckNodePort'));
-  } else {
-    const e = isValidPortNum(hc).map((m) => invalid('spec.healthCheckNodePort', hc, m));
-    errs.push(...(e.length > 0 ? e : nodePortRangeError('spec.healthCheckNodePort', hc, cfg)));
-  }
-
+  errs.push(...validateHealthCheckNodePort(svc, cfg, opts));
   if (spec.internalTrafficPolicy == null) {
     // Not required for other types: stored objects from before the field existed must stay valid.
     if (['NodePort', 'LoadBalancer', 'ClusterIP'].includes(type)) errs.push(required('spec.internalTrafficPolicy'));
   } else if (!TRAFFIC_POLICIES.includes(spec.internalTrafficPolicy)) {
     errs.push(notSupported('spec.internalTrafficPolicy', spec.internalTrafficPolicy, TRAFFIC_POLICIES));
   }
-
   if (spec.trafficDistribution != null && !TRAFFIC_DISTRIBUTIONS.includes(spec.trafficDistribution)) {
     errs.push(notSupported('spec.trafficDistribution', spec.trafficDistribution, TRAFFIC_DISTRIBUTIONS));
   }
-
-  // What the allocator would refuse (nodePort range, clusterIP range, families).
-  if (type === 'NodePort' || type === 'LoadBalancer') {
-    ports.forEach((p, i) => {
-      if (p.nodePort) errs.push(...nodePortRangeError(`spec.ports[${i}].nodePort`, p.nodePort, cfg));
-    });
-  }
-  errs.push(...validateAgainstCluster(svc, cfg));
-
-  if (type === 'LoadBalancer') errs.push(...parseLoadBalancerAnnotations(svc).errors);
   return errs;
+}
+
+function validateHealthCheckNodePort(svc: V1Service, cfg: ClusterConfig, opts: ValidateServiceOptions): FieldError[] {
+  const hc = svc.spec?.healthCheckNodePort ?? 0;
+  if (!needsHealthCheck(svc)) {
+    const msg = "may only be set when `type` is 'LoadBalancer' and `externalTrafficPolicy` is 'Local'";
+    return hc !== 0 ? [invalid('spec.healthCheckNodePort', hc, msg)] : [];
+  }
+  if (hc === 0) return opts.allocated ? [required('spec.healthCheckNodePort')] : [];
+  const e = isValidPortNum(hc).map((m) => invalid('spec.healthCheckNodePort', hc, m));
+  return e.length > 0 ? e : nodePortRangeError('spec.healthCheckNodePort', hc, cfg);
 }
 
 function validateUpgradeDowngradeClusterIPs(old: V1Service, svc: V1Service): FieldError[] {
