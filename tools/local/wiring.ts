@@ -86,7 +86,8 @@ export async function ensureLocalWiring(clients: AwsClients, busName: string): P
  * local bus (a local bus accepts the aws.ec2 source; in AWS only EC2 can).
  */
 export async function publishInstanceState(clients: AwsClients, busName: string, instanceId: string, state: string) {
-  await clients.eventbridge.send(
+  // PutEvents answers 200 with per-entry failures: an event it did not take must not pass silently.
+  const r = await clients.eventbridge.send(
     new PutEventsCommand({
       Entries: [
         {
@@ -99,6 +100,11 @@ export async function publishInstanceState(clients: AwsClients, busName: string,
       ],
     }),
   );
+  const failed = r.FailedEntryCount ? r.Entries?.find((e) => e.ErrorCode) : undefined;
+  if (r.FailedEntryCount)
+    throw new Error(
+      `EventBridge refused the ${state} event of ${instanceId}: ${failed?.ErrorCode} ${failed?.ErrorMessage ?? ''}`,
+    );
 }
 
 export function toSqsRecord(m: Message, arn: string): SQSRecord {
