@@ -1,16 +1,15 @@
 /**
- * The only place SDK clients are constructed. Every client:
+ * The only place the controller's SDK clients are constructed (the Auto Scaling client, which only the node-events
+ * function sends with, has its own module, lib/aws/autoscaling-client.ts, so the other bundles do not load it; the
+ * clients only user tooling needs live in tools/). Every client:
  * - takes its endpoint from the SDK's standard configuration (AWS_ENDPOINT_URL, AWS_ENDPOINT_URL_<SERVICE>, the
  *   shared config file), so the same code runs against AWS, moto or LocalStack; nothing here hard-codes a URL;
  * - uses the SDK's adaptive retry mode (client-side rate limiting that backs off on throttling errors);
  * - accepts extra middleware, which tests use to count calls by operation and to inject crashes.
  */
-import { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBStreamsClient } from '@aws-sdk/client-dynamodb-streams';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { ElasticLoadBalancingV2Client } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { EventBridgeClient } from '@aws-sdk/client-eventbridge';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { SSMClient } from '@aws-sdk/client-ssm';
@@ -25,9 +24,7 @@ export interface AwsClients {
   dynamodb: DynamoDBClient;
   ssm: SSMClient;
   s3: S3Client;
-  eventbridge: EventBridgeClient;
   sqs: SQSClient;
-  autoscaling: AutoScalingClient;
 }
 
 export function makeClients(opts: ClientOptions = {}): AwsClients {
@@ -40,16 +37,6 @@ export function makeClients(opts: ClientOptions = {}): AwsClients {
     dynamodb: makeDynamoDbClient(opts),
     ssm: withMiddleware(new SSMClient(c), opts.middleware),
     s3: withMiddleware(new S3Client({ ...c, forcePathStyle: s3PathStyle }), opts.middleware),
-    eventbridge: withMiddleware(new EventBridgeClient(c), opts.middleware),
     sqs: withMiddleware(new SQSClient(c), opts.middleware),
-    autoscaling: withMiddleware(new AutoScalingClient(c), opts.middleware),
   };
-}
-
-/**
- * The DynamoDB Streams client, for the local stream poller only (deployed, a Pipe reads the stream): kept out of
- * makeClients so the Lambda bundles do not load it.
- */
-export function makeStreamsClient(opts: ClientOptions = {}): DynamoDBStreamsClient {
-  return withMiddleware(new DynamoDBStreamsClient(config(opts)), opts.middleware);
 }

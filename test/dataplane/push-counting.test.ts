@@ -9,6 +9,7 @@ import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import { RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import type { V1Pod, V1Service } from '@kubernetes/client-node';
+import { makeAutoScalingClient } from '../../lib/aws/autoscaling-client.js';
 import { readControllerEnv } from '../../lib/config-env.js';
 import { nodeDataPlaneView } from '../../lib/dataplane/node-status.js';
 import { digestFor } from '../../lib/dataplane/state-store.js';
@@ -129,7 +130,7 @@ describe('SendCommand counts', () => {
       new RunInstancesCommand({ ImageId: 'ami-12c6146b', InstanceType: 't3.micro', MinCount: 1, MaxCount: 1 }),
     );
     const stranger = r.Instances![0]!.InstanceId!;
-    const deps = { controller: rt.controller, autoscaling: clients.autoscaling };
+    const deps = { controller: rt.controller, autoscaling: makeAutoScalingClient({ maxAttempts: 3 }) };
     const ev = (id: string) => ({
       source: 'aws.ec2',
       'detail-type': 'EC2 Instance State-change Notification',

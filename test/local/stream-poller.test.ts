@@ -12,7 +12,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { V1Service } from '@kubernetes/client-node';
 import { ApiServer } from '../../lib/api/server.js';
-import { makeStreamsClient } from '../../lib/aws/clients.js';
+import { makeStreamsClient } from '../../tools/local/clients.js';
 import { EventRecorder, SOURCES } from '../../lib/controller/event-recorder.js';
 import { serializeRequests } from '../../lib/aws/serialize.js';
 import type { ObjectMessage } from '../../lib/events/object-message.js';

@@ -5,11 +5,11 @@
  */
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
-import type { AwsClients } from '../../lib/aws/clients.js';
+import type { LocalClients } from './clients.js';
 import { handleNodeEvent, type NodeEvent } from '../../lib/handlers/node-events.js';
 import { handleObjectBatch } from '../../lib/handlers/object-events.js';
 import type { Runtime } from '../../lib/runtime/runtime.js';
-import { makeStreamsClient } from '../../lib/aws/clients.js';
+import { makeStreamsClient } from './clients.js';
 import { StreamPoller } from './stream-poller.js';
 import { pollOnce, type LocalQueues } from './wiring.js';
 
@@ -31,7 +31,7 @@ export class LocalLoops {
   private readonly stream: StreamPoller;
 
   constructor(
-    private readonly clients: AwsClients,
+    private readonly clients: LocalClients,
     private readonly queues: LocalQueues,
     private readonly runtime: Runtime,
     private readonly opts: LoopOptions,

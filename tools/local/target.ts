@@ -5,7 +5,7 @@
  */
 import { CreateEventBusCommand, DescribeEventBusCommand } from '@aws-sdk/client-eventbridge';
 import { ApiServer } from '../../lib/api/server.js';
-import { makeClients, type AwsClients } from '../../lib/aws/clients.js';
+import { makeLocalClients, type LocalClients } from './clients.js';
 import { serializeRequests } from '../../lib/aws/serialize.js';
 import { readControllerEnv, type ControllerEnv } from '../../lib/config-env.js';
 import { DEFAULT_CLUSTER_CONFIG, type ClusterConfig } from '../../lib/model/types.js';
@@ -17,7 +17,7 @@ import { localAwsEnv } from './moto.js';
 import { ensureLocalMoto, writeLocalState, type LocalState } from './state.js';
 
 export interface LocalTarget {
-  clients: AwsClients;
+  clients: LocalClients;
   store: Store;
   /** The write path's convenience API (the controller's and the demo's reads and status writes). */
   api: ApiServer;
@@ -29,7 +29,7 @@ export interface LocalTarget {
   startedLocalAws: boolean;
 }
 
-async function ensureBus(clients: AwsClients, name: string): Promise<void> {
+async function ensureBus(clients: LocalClients, name: string): Promise<void> {
   try {
     await clients.eventbridge.send(new DescribeEventBusCommand({ Name: name }));
   } catch {
@@ -38,7 +38,7 @@ async function ensureBus(clients: AwsClients, name: string): Promise<void> {
 }
 
 /** Creates what a fresh local AWS lacks: table, bus, the cluster's VPC side and its nodes. */
-async function bootstrap(clients: AwsClients, state: LocalState, progress: (m: string) => void): Promise<void> {
+async function bootstrap(clients: LocalClients, state: LocalState, progress: (m: string) => void): Promise<void> {
   progress('creating the local control plane: DynamoDB table and EventBridge bus');
   await ensureTable(clients.dynamodb, state.tableName);
   await ensureBus(clients, state.busName);
@@ -55,7 +55,7 @@ async function bootstrap(clients: AwsClients, state: LocalState, progress: (m: s
 export async function openLocalTarget(progress: (m: string) => void): Promise<LocalTarget> {
   const { state, started } = await ensureLocalMoto(progress);
   Object.assign(process.env, localAwsEnv(state.endpoint, state.region));
-  const clients = makeClients({ region: state.region });
+  const clients = makeLocalClients({ region: state.region });
   // moto executes DynamoDB requests non-atomically under concurrency; one in flight at a time restores what
   // DynamoDB guarantees (the application's own races still interleave between requests).
   serializeRequests(clients.dynamodb);

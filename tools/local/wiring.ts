@@ -21,6 +21,7 @@ import {
 } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
 import type { AwsClients } from '../../lib/aws/clients.js';
+import type { LocalClients } from './clients.js';
 
 export interface LocalQueues {
   objectsUrl: string;
@@ -43,7 +44,7 @@ async function queue(clients: AwsClients, name: string, fifo: boolean): Promise<
 }
 
 /** Object events no longer travel on the bus: a rule left by an earlier version of the local wiring goes. */
-async function removeObjectRule(clients: AwsClients, busName: string): Promise<void> {
+async function removeObjectRule(clients: LocalClients, busName: string): Promise<void> {
   const Rule = `${busName}-objects`;
   try {
     await clients.eventbridge.send(new RemoveTargetsCommand({ Rule, EventBusName: busName, Ids: ['objects'] }));
@@ -53,7 +54,7 @@ async function removeObjectRule(clients: AwsClients, busName: string): Promise<v
   }
 }
 
-export async function ensureLocalWiring(clients: AwsClients, busName: string): Promise<LocalQueues> {
+export async function ensureLocalWiring(clients: LocalClients, busName: string): Promise<LocalQueues> {
   const objects = await queue(clients, `${busName}-objects.fifo`, true);
   const nodes = await queue(clients, `${busName}-nodes`, false);
   await removeObjectRule(clients, busName);
@@ -85,7 +86,7 @@ export async function ensureLocalWiring(clients: AwsClients, busName: string): P
  * EC2 itself emits state-change events in AWS; moto does not, so local node add/remove put the same event on the
  * local bus (a local bus accepts the aws.ec2 source; in AWS only EC2 can).
  */
-export async function publishInstanceState(clients: AwsClients, busName: string, instanceId: string, state: string) {
+export async function publishInstanceState(clients: LocalClients, busName: string, instanceId: string, state: string) {
   // PutEvents answers 200 with per-entry failures: an event it did not take must not pass silently.
   const r = await clients.eventbridge.send(
     new PutEventsCommand({
