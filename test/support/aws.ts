@@ -2,6 +2,7 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { makeClients, type AwsClients, type ClientOptions } from '../../lib/aws/clients.js';
+import { makeDataPlaneClients, type DataPlaneClients } from '../../lib/aws/dataplane-clients.js';
 import { localAwsEnv } from '../../tools/local/moto.js';
 
 /**
@@ -19,10 +20,14 @@ export function motoEndpoint(): string {
   return motoServer().endpoint;
 }
 
-/** SDK clients pointed at the shared moto server (through the standard AWS_ENDPOINT_URL variable). */
-export function motoClients(opts: ClientOptions = {}): AwsClients {
+/**
+ * SDK clients pointed at this worker's moto server (through the standard AWS_ENDPOINT_URL variable): the controller's
+ * and the data-plane push's.
+ */
+export function motoClients(opts: ClientOptions = {}): AwsClients & DataPlaneClients {
   Object.assign(process.env, localAwsEnv(motoEndpoint()));
-  return makeClients({ maxAttempts: 3, ...opts });
+  const o = { maxAttempts: 3, ...opts };
+  return { ...makeClients(o), ...makeDataPlaneClients(o) };
 }
 
 /** A short random suffix so parallel test files never share a resource name. */
