@@ -5,6 +5,7 @@
  * API (lib/store: getRecord/putRecord/listRecords/deleteRecord/nextSequence on DynamoDB).
  */
 import { ConflictError } from '../errors.js';
+import type { RecordStore } from '../store/types.js';
 import type { NodeStatus } from './node-status.js';
 import type { DataPlaneParameters } from './ssm-document.js';
 
@@ -121,20 +122,8 @@ export class InMemoryDataPlaneStateStore implements DataPlaneStateStore {
   }
 }
 
-/** The subset of lib/store's Store this adapter needs (kept structural so tests can pass a fake). */
-export interface RecordApi {
-  getRecord<T>(kind: string, id: string): Promise<{ id: string; data: T; version: number } | undefined>;
-  putRecord<T>(
-    kind: string,
-    id: string,
-    data: T,
-    expectedVersion?: number,
-    opts?: { expiresAt?: Date },
-  ): Promise<number>;
-  listRecords<T>(kind: string): Promise<{ id: string; data: T; version: number }[]>;
-  deleteRecord(kind: string, id: string, expectedVersion?: number): Promise<void>;
-  nextSequence(name: string): Promise<number>;
-}
+/** What this adapter needs of lib/store: the record API (structural, so tests can pass a fake). */
+export type RecordApi = RecordStore;
 
 const KIND = 'dataplane';
 /** One item per node (`<cluster>/<instance id>`), so no item grows with the cluster (DynamoDB items are <= 400 KB). */
