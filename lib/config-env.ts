@@ -6,7 +6,7 @@
 import type { ClusterConfig } from './model/types.js';
 import { ConfigError, readClusterConfig } from './cluster-env.js';
 import { defaultNodeSelector, parseNodeSelector, type NodeSelector } from './nodes/selector.js';
-import { DEFAULT_ORPHAN_GRACE_SECONDS } from './contracts.js';
+import { DEFAULT_ORPHAN_GRACE_SECONDS } from './controller/node-lifecycle.js';
 
 export interface ControllerEnv {
   cluster: ClusterConfig;

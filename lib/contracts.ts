@@ -34,12 +34,6 @@ export const POWERTOOLS_SERVICE_NAME = 'serverless-service-controller';
 /** POWERTOOLS_METRICS_NAMESPACE when the metricsNamespace prop is not set. */
 export const DEFAULT_METRICS_NAMESPACE = 'ServerlessServiceController';
 
-/**
- * podgc's quarantineTime: how long a node must be gone before its Pods are deleted (POD_GC_ORPHAN_GRACE_SECONDS
- * and the podGcOrphanGraceSeconds prop default to it).
- */
-export const DEFAULT_ORPHAN_GRACE_SECONDS = 40;
-
 /** Metric names the handlers publish through Powertools Metrics. */
 export const METRIC = {
   reconcileErrors: 'ReconcileErrors',

@@ -3,10 +3,11 @@
  * internally consistent configuration. Pure: no CDK constructs and no AWS SDK, so it is cheap to test and the same
  * rules apply whether values come from TypeScript props or from `cdk -c key=value` strings (see context.ts).
  */
-import { clusterTagKey, DEFAULT_METRICS_NAMESPACE, DEFAULT_ORPHAN_GRACE_SECONDS } from '../../lib/contracts.js';
+import { clusterTagKey, DEFAULT_METRICS_NAMESPACE } from '../../lib/contracts.js';
 import type { FieldError } from '../../lib/model/field-errors.js';
 import { invalid, required, throwIfInvalid, tooLong } from '../../lib/model/field-errors.js';
 import { DEFAULT_CLUSTER_CONFIG } from '../../lib/model/types.js';
+import { DEFAULT_ORPHAN_GRACE_SECONDS } from '../../lib/controller/node-lifecycle.js';
 import { defaultNodeSelector, parseNodeSelector, type NodeSelector } from '../../lib/nodes/selector.js';
 
 export type RemovalChoice = 'retain' | 'destroy';

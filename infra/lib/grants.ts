@@ -19,8 +19,6 @@ import type { ControllerParts } from './parts.js';
 type Capability =
   /** The item operations every DynamoStore user sends (TABLE_ITEM_ACTIONS). */
   | 'tableItems'
-  /** Single-item reads and writes only (GetItem, PutItem, UpdateItem): node status records and sequence counters. */
-  | 'tableRecords'
   /** Change-log compaction (resync): BatchWriteItem of deletes. */
   | 'tableBatchWrite'
   /** ec2:DescribeInstances: node discovery. */
@@ -75,9 +73,8 @@ export const FUNCTION_CAPABILITIES: Record<HandlerName, readonly Capability[]> =
     'securityGroups',
     'pushQueueSend',
   ],
-  // Records per-node apply results from the event itself (no SSM read); a failed node gets a new push request. It
-  // builds only the state store and the pusher (functions/ssm-status.ts): no node discovery, no queries.
-  'ssm-status': ['tableRecords', 'pushQueueSend'],
+  // Records per-node apply results from the event itself (no SSM read); a failed node gets a new push request.
+  'ssm-status': ['tableItems', 'describeNodes', 'pushQueueSend'],
   // Renders node configuration, uploads it, and runs the document on the nodes.
   'dataplane-push': ['tableItems', 'describeNodes', 'artifactsReadWrite', 'ssmSend'],
 };
@@ -105,7 +102,6 @@ const CAPABILITY_STATEMENTS: Record<Capability, (c: GrantContext) => iam.PolicyS
   // Named item actions on the table only, rather than grantReadWriteData()'s Scan, DescribeTable, stream reads and
   // index ARNs, which no handler uses (the store has no index).
   tableItems: (c) => [statement([...TABLE_ITEM_ACTIONS], [c.table.tableArn])],
-  tableRecords: (c) => [statement(['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem'], [c.table.tableArn])],
   tableBatchWrite: (c) => [statement(['dynamodb:BatchWriteItem'], [c.table.tableArn])],
   describeNodes: () => describeNodesStatements(),
   describeNetwork: () => describeNetworkStatements(),

@@ -26,9 +26,10 @@ import type { NodeInfo } from '../model/types.js';
 import { describeNode } from '../nodes/discover.js';
 import type { NodeSelector } from '../nodes/selector.js';
 import type { Recorder } from './event-recorder.js';
-import { DEFAULT_ORPHAN_GRACE_SECONDS } from '../contracts.js';
 
 export const NODE_LIFECYCLE_KIND = 'node-lifecycle';
+/** podgc's quarantineTime: how long a node must be gone before its Pods are deleted. */
+export const DEFAULT_ORPHAN_GRACE_SECONDS = 40;
 /** Longer than a Spot warning (2 min) and a lifecycle hook's heartbeat: a Leaving node still running after it is back. */
 export const LEAVING_TTL_MS = 2 * 60 * 60 * 1000;
 

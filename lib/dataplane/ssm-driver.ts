@@ -9,7 +9,7 @@
  * - MaxConcurrency 50% (two waves: a bad but nft-valid push never hits every node at once, and dnsmasq restarts are
  *   spread); MaxErrors 25% (SSM stops sending once a quarter of targets failed, instead of failing all of them).
  * - Applied versions come from EventBridge "EC2 Command Invocation Status-change Notification" events
- *   (`handleCommandStatusEvent`, ./command-status.ts), which carry command id, instance id and status but no output: the command id ->
+ *   (`handleCommandStatusEvent`), which carry command id, instance id and status but no output: the command id ->
  *   version mapping is stored at push time.
  */
 import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -19,11 +19,11 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import { inlineArchive, preparePush, renderManifest, sameDigests, sha256hex, type Push } from './bundle.js';
 import { defaultNodeSelector, type NodeSelector } from '../nodes/selector.js';
 import type { NodeInfo } from '../model/types.js';
-import { resetFailures, type NodeStatus, type RetryPolicy } from './node-status.js';
+import { applyResult, finalStatus, resetFailures, type NodeStatus, type RetryPolicy } from './node-status.js';
 import { behind, deltaBases, retryTargets, targetsFor, type Targets } from './push-plan.js';
 import type { DataPlaneState } from './render/state.js';
 import { INLINE_BUDGET, validateParameters, type DataPlaneParameters } from './ssm-document.js';
-import type { DataPlaneStateStore } from './state-store.js';
+import { digestFor, type DataPlaneStateStore } from './state-store.js';
 import { regionalHost } from '../aws/partition.js';
 import { dataPlanePrefix } from './artifact-keys.js';
 import { coalesce, type PushRequest } from './triggers.js';
@@ -320,6 +320,49 @@ export async function retryNodes(deps: DriverDeps, instanceIds: readonly string[
   }
   const to = { all: false, instanceIds: [...instanceIds].sort() };
   return sendCommands(deps, parameters, to, { version: last.version, digests: last.digests }, 'retry');
+}
+
+/** EventBridge "EC2 Command Invocation Status-change Notification" (source aws.ssm). */
+export interface CommandStatusEvent {
+  source?: string;
+  'detail-type'?: string;
+  detail: {
+    'command-id': string;
+    'instance-id': string;
+    status: string;
+    'document-name'?: string;
+    'requested-date-time'?: string;
+  };
+}
+
+/**
+ * Records a node's final result (lib/dataplane/node-status.ts applyResult). Events for commands we did not send and
+ * non-final statuses change nothing (undefined).
+ */
+export async function handleCommandStatusEvent(
+  event: CommandStatusEvent,
+  deps: { store: DataPlaneStateStore; now?: () => Date; retryPolicy?: RetryPolicy },
+): Promise<NodeStatus | undefined> {
+  const d = event.detail;
+  if (!d || !d['command-id'] || !d['instance-id'] || typeof d.status !== 'string') return undefined;
+  const final = finalStatus(d.status);
+  if (!final) return undefined; // Pending/InProgress/Delayed
+  const cmd = await deps.store.getCommand(d['command-id']);
+  if (!cmd) return undefined;
+  const ev = {
+    instanceId: d['instance-id'],
+    commandId: d['command-id'],
+    ssmStatus: d.status,
+    version: cmd.version,
+    digest: digestFor(cmd.digests, d['instance-id']),
+    now: deps.now?.() ?? new Date(),
+  };
+  // EventBridge delivers at least once: the same result twice must not count as two failures.
+  const seen = (cur: NodeStatus | undefined) =>
+    cur?.lastCommandId === ev.commandId && cur.lastStatus === ev.ssmStatus.replace(/\s+/g, '');
+  return deps.store.updateNode(ev.instanceId, (cur) =>
+    seen(cur) ? undefined : applyResult(cur, ev, final, deps.retryPolicy),
+  );
 }
 
 export interface BatchOutcome {

@@ -3,6 +3,7 @@
  * controller, the data-plane pusher and driver. Built once per container from the environment
  * (lib/config-env.ts); every piece is injectable so tests and the local mode substitute their own.
  */
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { ApiServer } from '../api/server.js';
 import { DynamoStore } from '../store/store.js';
 import type { Store } from '../store/types.js';
@@ -13,6 +14,7 @@ import { Controller, type DataPlanePusher, type Logger } from '../controller/con
 import { RecordStoreDataPlaneStateStore } from '../dataplane/state-store.js';
 import type { DriverDeps } from '../dataplane/ssm-driver.js';
 import type { DataPlaneState } from '../dataplane/render/state.js';
+import type { PushTrigger } from '../dataplane/triggers.js';
 import type { RetryPolicy } from '../dataplane/node-status.js';
 import type { LoadBalancerContext } from '../lb/index.js';
 import { ec2Nodes, loadDataPlaneState } from './dataplane-state.js';
@@ -21,7 +23,6 @@ import { EventRecorder, SOURCES } from '../controller/event-recorder.js';
 import { dataPlaneDrained } from '../dataplane/drain.js';
 import { dataPlaneNodeReport } from '../dataplane/report.js';
 import { discoverNodes } from '../nodes/discover.js';
-import { SqsPusher } from './sqs-pusher.js';
 import type { NodeInfo } from '../model/types.js';
 
 export interface Runtime {
@@ -32,10 +33,7 @@ export interface Runtime {
   api: ApiServer;
   controller: Controller;
   pusher: DataPlanePusher;
-  /**
-   * Present when the data plane is configured (ARTIFACT_BUCKET and SSM_DOCUMENT_NAME) and the clients include SSM and
-   * S3 (the push function's do; lib/handlers/container.ts).
-   */
+  /** Present when the data plane is configured (ARTIFACT_BUCKET and SSM_DOCUMENT_NAME). */
   driver?: DriverDeps & { loadDesired: () => Promise<{ generation: number; state: DataPlaneState }> };
   dataPlaneStore: RecordStoreDataPlaneStateStore;
   /** Whether no node's rules route new connections to a leaving node's Pods any more (data plane configured only). */
@@ -53,6 +51,37 @@ export interface RuntimeOptions {
   podCidr?: string;
   /** Per-node retry backoff (local mode: shorter than in AWS). */
   retryPolicy?: RetryPolicy;
+}
+
+/** SQS allows at most 900 s of DelaySeconds. */
+const MAX_DELAY_SECONDS = 900;
+
+/**
+ * Enqueues push triggers; the push function coalesces bursts. A trigger that may need a new version carries the next
+ * desired-state generation; a retry carries none (it is never a new version) and waits out its backoff on the queue
+ * (DelaySeconds).
+ */
+class SqsPusher implements DataPlanePusher {
+  constructor(
+    private readonly rt: () => Runtime,
+    private readonly queueUrl: string | undefined,
+  ) {}
+  async request(t: PushTrigger): Promise<void> {
+    if (!this.queueUrl) return; // data plane not configured: control plane only
+    const rt = this.rt();
+    if (t.kind === 'retry') {
+      const delay = Math.min(MAX_DELAY_SECONDS, Math.max(0, Math.ceil(t.delaySeconds ?? 0)));
+      const body = JSON.stringify({ kind: 'retry', instanceIds: t.instanceIds });
+      await rt.clients.sqs.send(
+        new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: body, DelaySeconds: delay }),
+      );
+      return;
+    }
+    const generation = await rt.store.nextSequence(`dataplane-generation-${rt.env.cluster.clusterName}`);
+    await rt.clients.sqs.send(
+      new SendMessageCommand({ QueueUrl: this.queueUrl, MessageBody: JSON.stringify({ ...t, generation }) }),
+    );
+  }
 }
 
 export function lbContextFor(env: ControllerEnv, clients: AwsClients, log?: Logger): LoadBalancerContext | undefined {
@@ -80,14 +109,9 @@ export function buildRuntime(env: ControllerEnv, opts: RuntimeOptions = {}): Run
   const store = new DynamoStore(clients.dynamodb, env.tableName);
   const api = new ApiServer({ store, cfg: env.cluster });
   const dataPlaneStore = new RecordStoreDataPlaneStateStore(store, env.cluster.clusterName);
-  const pusher =
-    opts.pusher ??
-    new SqsPusher({
-      sqs: clients.sqs,
-      sequences: store,
-      clusterName: env.cluster.clusterName,
-      queueUrl: env.pushQueueUrl,
-    });
+  // eslint-disable-next-line prefer-const
+  let rt: Runtime;
+  const pusher = opts.pusher ?? new SqsPusher(() => rt, env.pushQueueUrl);
   const recorder = new EventRecorder({ writes: api.writes, log: opts.log });
   const lifecycle = new NodeLifecycle({
     api,
@@ -117,13 +141,10 @@ export function buildRuntime(env: ControllerEnv, opts: RuntimeOptions = {}): Run
         : undefined,
     log: opts.log,
   });
-  // The driver needs the SSM and S3 clients, which only the push function (and the local mode and tests) creates:
-  // the other functions' bundles never load those SDKs (lib/aws/dataplane-clients.ts).
-  const ssm = opts.ssm ?? clients.ssm;
   const driver =
-    env.artifactBucket && env.ssmDocumentName && ssm && clients.s3
+    env.artifactBucket && env.ssmDocumentName
       ? {
-          ssm,
+          ssm: opts.ssm ?? clients.ssm,
           s3: clients.s3,
           store: dataPlaneStore,
           bucket: env.artifactBucket,
@@ -138,16 +159,16 @@ export function buildRuntime(env: ControllerEnv, opts: RuntimeOptions = {}): Run
           }),
         }
       : undefined;
-  const drained =
-    env.artifactBucket && env.ssmDocumentName
-      ? async (node: NodeInfo) => {
-          const live = (await discoverNodes(clients.ec2, env.nodeSelector)).filter((n) => n.state === 'running');
-          return dataPlaneDrained(
-            dataPlaneStore,
-            node,
-            live.map((n) => n.instanceId),
-          );
-        }
-      : undefined;
-  return { env, clients, store, api, controller, pusher, driver, dataPlaneStore, drained };
+  const drained = driver
+    ? async (node: NodeInfo) => {
+        const live = (await discoverNodes(clients.ec2, env.nodeSelector)).filter((n) => n.state === 'running');
+        return dataPlaneDrained(
+          dataPlaneStore,
+          node,
+          live.map((n) => n.instanceId),
+        );
+      }
+    : undefined;
+  rt = { env, clients, store, api, controller, pusher, driver, dataPlaneStore, drained };
+  return rt;
 }

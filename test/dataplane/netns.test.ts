@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildPush, inlineArchive, renderManifest, sha256hex, tgz, type Push } from '../../lib/dataplane/bundle.js';
 import { agentRoot, sendLocalCommand, type LocalTarget } from '../../tools/local/transport.js';
 import type { DataPlaneState } from '../../lib/dataplane/render/state.js';
-import { handleCommandStatusEvent } from '../../lib/dataplane/command-status.js';
+import { handleCommandStatusEvent } from '../../lib/dataplane/ssm-driver.js';
 import { ssmDocumentContent, type DataPlaneParameters } from '../../lib/dataplane/ssm-document.js';
 import { InMemoryDataPlaneStateStore } from '../../lib/dataplane/state-store.js';
 import { Testbed, type NodeNs, type PodNs } from '../../tools/netns/index.js';

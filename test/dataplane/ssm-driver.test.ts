@@ -7,8 +7,14 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { gunzipSync } from 'node:zlib';
 import { buildPush } from '../../lib/dataplane/bundle.js';
 import { coalesce } from '../../lib/dataplane/triggers.js';
-import { handleCommandStatusEvent, type CommandStatusEvent } from '../../lib/dataplane/command-status.js';
-import { handlePushBatch, pushDataPlane, retryNodes, type DriverDeps } from '../../lib/dataplane/ssm-driver.js';
+import {
+  handleCommandStatusEvent,
+  handlePushBatch,
+  pushDataPlane,
+  retryNodes,
+  type CommandStatusEvent,
+  type DriverDeps,
+} from '../../lib/dataplane/ssm-driver.js';
 import { PARAMETER_PATTERNS, ssmDocumentContent, substituteParameters } from '../../lib/dataplane/ssm-document.js';
 import {
   InMemoryDataPlaneStateStore,

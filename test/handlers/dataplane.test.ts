@@ -3,10 +3,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { S3Client } from '@aws-sdk/client-s3';
 import { InvalidError } from '../../lib/errors.js';
-import { handlePushRecords } from '../../lib/handlers/dataplane.js';
-import { handleSsmStatus } from '../../lib/handlers/ssm-status.js';
+import { handlePushRecords, handleSsmStatus } from '../../lib/handlers/dataplane.js';
 import { InMemoryDataPlaneStateStore, type PushRecord } from '../../lib/dataplane/state-store.js';
-import type { CommandStatusEvent } from '../../lib/dataplane/command-status.js';
+import type { CommandStatusEvent } from '../../lib/dataplane/ssm-driver.js';
 import { parsePushRequest, type PushTrigger } from '../../lib/dataplane/triggers.js';
 import type { Runtime } from '../../lib/runtime/runtime.js';
 

@@ -15,7 +15,7 @@ import { buildRuntime } from '../../lib/runtime/runtime.js';
 import { ensureTable } from '../../lib/store/table.js';
 import { ensureLocalClusterAws, launchLocalNode } from '../../tools/local/cluster-aws.js';
 import type { PushTrigger } from '../../lib/dataplane/triggers.js';
-import type { SsmStatusOutcome } from '../../lib/handlers/ssm-status.js';
+import type { SsmStatusOutcome } from '../../lib/handlers/dataplane.js';
 import { motoClients, uniqueName } from '../support/aws.js';
 import {
   externalService,

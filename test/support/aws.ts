@@ -2,7 +2,6 @@
 import { randomBytes } from 'node:crypto';
 import { inject } from 'vitest';
 import { makeClients, type AwsClients, type ClientOptions } from '../../lib/aws/clients.js';
-import { makeDataPlaneClients, type DataPlaneClients } from '../../lib/aws/dataplane-clients.js';
 import { localAwsEnv } from '../../tools/local/moto.js';
 
 /**
@@ -20,14 +19,10 @@ export function motoEndpoint(): string {
   return motoServer().endpoint;
 }
 
-/**
- * SDK clients pointed at this worker's moto server (through the standard AWS_ENDPOINT_URL variable): the controller's
- * and the data-plane push's.
- */
-export function motoClients(opts: ClientOptions = {}): AwsClients & DataPlaneClients {
+/** SDK clients pointed at the shared moto server (through the standard AWS_ENDPOINT_URL variable). */
+export function motoClients(opts: ClientOptions = {}): AwsClients {
   Object.assign(process.env, localAwsEnv(motoEndpoint()));
-  const o = { maxAttempts: 3, ...opts };
-  return { ...makeClients(o), ...makeDataPlaneClients(o) };
+  return makeClients({ maxAttempts: 3, ...opts });
 }
 
 /** A short random suffix so parallel test files never share a resource name. */

@@ -1,5 +1,5 @@
 /**
- * The clients of the local mode: the controller's (lib/aws/clients.ts) and the data-plane push's, plus what only the local wiring sends with:
+ * The clients of the local mode: the controller's (lib/aws/clients.ts), plus what only the local wiring sends with:
  * EventBridge (the local bus and its node rule), DynamoDB Streams (the stream poller that stands in for the Pipe)
  * and Auto Scaling (the node-event handler's lifecycle completion). Kept out of lib/ so no Lambda bundle loads them.
  */
@@ -9,18 +9,15 @@ import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import { makeAutoScalingClient } from '../../lib/aws/autoscaling-client.js';
 import { config, withMiddleware, type ClientOptions } from '../../lib/aws/client-config.js';
 import { makeClients, type AwsClients } from '../../lib/aws/clients.js';
-import { makeDataPlaneClients, type DataPlaneClients } from '../../lib/aws/dataplane-clients.js';
 
-export type LocalClients = AwsClients &
-  DataPlaneClients & {
-    eventbridge: EventBridgeClient;
-    autoscaling: AutoScalingClient;
-  };
+export interface LocalClients extends AwsClients {
+  eventbridge: EventBridgeClient;
+  autoscaling: AutoScalingClient;
+}
 
 export function makeLocalClients(opts: ClientOptions = {}): LocalClients {
   return {
     ...makeClients(opts),
-    ...makeDataPlaneClients(opts),
     eventbridge: withMiddleware(new EventBridgeClient(config(opts)), opts.middleware),
     autoscaling: makeAutoScalingClient(opts),
   };

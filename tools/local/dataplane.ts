@@ -11,11 +11,10 @@ import { repoPath } from '../../lib/repo-path.js';
 import { CreateDocumentCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { CreateBucketCommand } from '@aws-sdk/client-s3';
 import type { AwsClients } from '../../lib/aws/clients.js';
-import type { LocalClients } from './clients.js';
 import { agentRoot, sendLocalCommand, type LocalTarget } from './transport.js';
 import { ssmDocumentContent, type DataPlaneParameters } from '../../lib/dataplane/ssm-document.js';
 import { clusterFirstDns, formatResolvConf } from '../../lib/dataplane/render/resolv.js';
-import { handleSsmStatus } from '../../lib/handlers/ssm-status.js';
+import { handleSsmStatus } from '../../lib/handlers/dataplane.js';
 import { handlePushBatch } from '../../lib/dataplane/ssm-driver.js';
 import type { PushRequest, PushTrigger } from '../../lib/dataplane/triggers.js';
 import type { DataPlanePusher } from '../../lib/controller/controller.js';
@@ -34,7 +33,7 @@ class LocalSsm {
   private chain: Promise<void> = Promise.resolve();
   constructor(
     private readonly dp: LocalDataPlane,
-    private readonly clients: LocalClients,
+    private readonly clients: AwsClients,
     private readonly documentName: string,
   ) {}
 
@@ -110,7 +109,7 @@ export class LocalDataPlane {
   }
 
   /** Wires the runtime's data-plane driver to the local transport. */
-  async attach(runtime: Runtime, clients: LocalClients): Promise<void> {
+  async attach(runtime: Runtime, clients: AwsClients): Promise<void> {
     this.runtime = runtime;
     const driver = runtime.driver;
     if (!driver) throw new Error('local data plane needs ARTIFACT_BUCKET and SSM_DOCUMENT_NAME');

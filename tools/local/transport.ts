@@ -9,7 +9,7 @@ import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sh } from '../netns/index.js';
-import type { CommandStatusEvent } from '../../lib/dataplane/command-status.js';
+import type { CommandStatusEvent } from '../../lib/dataplane/ssm-driver.js';
 import {
   substituteParameters,
   validateParameters,
