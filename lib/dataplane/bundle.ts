@@ -19,7 +19,7 @@ import { renderEnvFiles } from './render/env.js';
 import { renderHealthData } from './render/health.js';
 import { renderPodDns } from './render/resolv.js';
 import { buildModel, diffModels, renderModel } from './render/nft.js';
-import { checkState, type CheckedState, type DataPlaneState } from './render/state.js';
+import { checkState, serviceViews, type DataPlaneState, type ServiceView } from './render/state.js';
 
 export const sha256hex = (b: Buffer | string): string => createHash('sha256').update(b).digest('hex');
 
@@ -74,9 +74,9 @@ export interface Push {
 }
 
 /** Nodes whose rules differ from the '*' rendering: those hosting a ready endpoint of a Local-policy Service. */
-function nodeSensitive(input: DataPlaneState | CheckedState): Set<string> {
+function nodeSensitive(views: readonly ServiceView[]): Set<string> {
   const names = new Set<string>();
-  for (const v of checkState(input).views) {
+  for (const v of views) {
     if (!v.internalLocal && !v.externalLocal) continue;
     for (const p of v.ports) for (const b of p.ready) if (b.nodeName) names.add(b.nodeName);
   }
@@ -154,7 +154,7 @@ export function preparePush(next: DataPlaneState): PreparedPush {
     }
     return r;
   };
-  const sensitive = nodeSensitive(checked);
+  const sensitive = nodeSensitive(checked.views);
   const digests: Record<string, string> = { '*': contentDigest(rendering('').files) };
   for (const n of next.nodes) if (sensitive.has(n.name)) digests[n.instanceId] = contentDigest(rendering(n.name).files);
   return { digests, build: (args) => ({ ...bundleAll(next, rendering, sensitive, args), digests }) };
@@ -168,7 +168,8 @@ function bundleAll(
 ): Omit<Push, 'digests'> {
   const sensitive = new Set(sensitiveNext);
   for (const b of [args.prev, ...(args.nodeBases ?? [])])
-    if (b?.state) for (const n of nodeSensitive(b.state)) sensitive.add(n);
+    // Bases are states pushed before (validated then): their views only, no second validation on the push path.
+    if (b?.state) for (const n of nodeSensitive(serviceViews(b.state))) sensitive.add(n);
   const bundles = new Map<string, Buffer>();
   const add = (name: string, base: { version: number; state?: DataPlaneState } | undefined): string => {
     const r = rendering(name);

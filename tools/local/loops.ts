@@ -108,9 +108,9 @@ export class LocalLoops {
     for (const r of records) {
       try {
         const done = await handleNodeEvent(deps, JSON.parse(r.body) as NodeEvent);
-        // An instance event that names no node of the cluster is dropped: say so, a dropped join is otherwise silent.
-        if (done.kind === 'ignored' && done.reason.includes('not a node'))
-          this.opts.log(`controller nodes: ${done.reason}`);
+        // Locally only node events of our own making arrive: one that changes nothing is worth a line (a dropped
+        // join is otherwise silent).
+        if (done.kind === 'ignored') this.opts.log(`controller nodes: ${done.reason}`);
       } catch (err) {
         this.opts.log(`controller nodes: ${(err as Error).message}`);
         failures.push({ itemIdentifier: r.messageId }); // redelivered after the visibility timeout, like SQS
