@@ -190,6 +190,29 @@ beforeAll(async () => {
 
 const svc = () => sys.target.api.getService('default', 'zd') as Promise<V1Service>;
 
+/**
+ * A terminating Pod keeps serving until no node's applied rules send it new connections (what a preStop delay is for
+ * on a real cluster): waits, bounded, until every node but `except` has dropped these addresses from its ruleset.
+ */
+async function rulesDropped(ips: string[], except?: string) {
+  await waitFor(
+    `every node's rules to drop ${ips.join(', ')}`,
+    async () => {
+      for (const id of nodeIds().filter((n) => n !== except)) {
+        const r = await sys.dataplane!.exec(nodeOf(id).node.ns, ['nft', 'list', 'ruleset']);
+        if (
+          ips.some(
+            (ip) => r.stdout.includes(` ${ip} `) || r.stdout.includes(` ${ip}\n`) || r.stdout.includes(`${ip} .`),
+          )
+        )
+          return false;
+      }
+      return true;
+    },
+    60_000,
+  );
+}
+
 afterAll(async () => {
   await sys?.stop();
   delete process.env.POD_GC_ORPHAN_GRACE_SECONDS;
@@ -237,6 +260,7 @@ describe('zero downtime', () => {
       // Not ready first (what a terminating Pod is for the endpoints): new connections stop, open ones finish.
       await apply([podObject(old, nodeOf(on).info.name, oldPod.ip, false)]);
       await settle();
+      await rulesDropped([oldPod.ip]);
       await sleep(300);
       await sys.dataplane!.removePod(old);
       await sys.target.api.deletePod('default', old);
@@ -285,6 +309,7 @@ describe('zero downtime', () => {
       await settle();
       // 2. the leaving node is announced: Spot warning for the first, a scale-in hook for the others
       const completed = asMock.commandCalls(CompleteLifecycleActionCommand).length;
+      const leavingIps = podsOn(leaving).map((p) => p.pod.ip);
       if (i === 0) await spotWarning(leaving);
       else await hook(leaving);
       await settle();
@@ -293,6 +318,7 @@ describe('zero downtime', () => {
           'the lifecycle action',
           () => asMock.commandCalls(CompleteLifecycleActionCommand).length > completed,
         );
+      await rulesDropped(leavingIps, leaving);
       await sleep(300); // requests already on their way finish
       // 3. only then does the instance go
       await terminateLocalNode(sys.target.clients.ec2, leaving);
