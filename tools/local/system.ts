@@ -105,7 +105,14 @@ async function followNodes(io: Io, target: LocalTarget, runtime: Runtime, dp: Lo
   await dp.attach(runtime, target.clients);
   const follow = async () => {
     const c = await dp.syncNodes(target.clients, target.cfg.clusterName);
-    for (const id of c.added) await runtime.pusher.request({ kind: 'node-joined', instanceId: id });
+    // A node namespace that appears is a node that joined: handled as its EC2 event is (targets, then the push). The
+    // event may also arrive; handling a join twice changes nothing the second time. Locally this is the safety net a
+    // deployed stack has in its periodic resync (a join the event path drops is otherwise seen only then).
+    for (const id of c.added) {
+      await runtime.controller
+        .handleNodeChange({ trigger: { kind: 'node-joined', instanceId: id } })
+        .catch((e: unknown) => io.stderr(`node sync: ${(e as Error).message}\n`));
+    }
   };
   await follow();
   await runtime.pusher.request({ kind: 'resync' });
