@@ -5,7 +5,12 @@
  * namespace or process behind. Needs root (network namespaces); every address is inside namespaces it creates.
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { DescribeTargetGroupsCommand, DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
+import {
+  DescribeTagsCommand,
+  DescribeTargetGroupsCommand,
+  DescribeTargetHealthCommand,
+} from '@aws-sdk/client-elastic-load-balancing-v2';
+import { isOwned } from '../../lib/lb/ownership.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchLocalNode, listLocalNodes } from '../../tools/local/cluster-aws.js';
 import { runDemoRequests } from '../../tools/local/demo.js';
@@ -30,12 +35,26 @@ const namespaces = () =>
     .map((l) => l.split(' ')[0]!)
     .filter((n) => n.startsWith(`${PREFIX}-`));
 
+/**
+ * The targets of this system's `default/web` target group. The worker's moto is shared with earlier test files, whose
+ * clusters also had a `default/web` (same name prefix, 3 targets): only the ownership tags say which one is ours.
+ */
 async function targetIds(s: LocalSystem): Promise<string[]> {
   const { elbv2 } = s.target.clients;
   const tgs = (await elbv2.send(new DescribeTargetGroupsCommand({}))).TargetGroups ?? [];
-  const ours = tgs.filter((t) => t.TargetGroupName?.includes('default-web'));
+  const named = tgs.filter((t) => t.TargetGroupName?.includes('default-web')).map((t) => t.TargetGroupArn!);
+  const tagged = [];
+  for (let i = 0; i < named.length; i += 20)
+    // DescribeTags takes at most 20 ARNs
+    tagged.push(
+      ...((await elbv2.send(new DescribeTagsCommand({ ResourceArns: named.slice(i, i + 20) }))).TagDescriptions ?? []),
+    );
+  const cluster = s.target.cfg.clusterName;
+  const ours = tagged.filter((d) =>
+    isOwned(Object.fromEntries((d.Tags ?? []).map((t) => [t.Key!, t.Value ?? ''])), cluster),
+  );
   expect(ours.length).toBeGreaterThan(0);
-  const h = await elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: ours[0]!.TargetGroupArn }));
+  const h = await elbv2.send(new DescribeTargetHealthCommand({ TargetGroupArn: ours[0]!.ResourceArn }));
   return (h.TargetHealthDescriptions ?? []).map((d) => d.Target!.Id!).sort();
 }
 
@@ -123,18 +142,18 @@ describe('npm start, headless', () => {
       after = await targetIds(s);
     }
     expect(after, out.join('').slice(-4000)).toEqual([...before, node.instanceId].sort());
-    // The node namespace appears and, after the full push, serves the NodePort like every other node.
-    for (let i = 0; i < 40 && !s.dataplane!.nodesByInstance.has(node.instanceId); i++)
-      await new Promise((r) => setTimeout(r, 250));
-    await s.settle(60_000);
+    // The node namespace appears and, once its first push is applied, serves the NodePort like every other node. The
+    // namespace exists before that push is even requested (the join is handled after the namespace is made), so
+    // `settle()` alone can return first: the loop waits for the answer itself, bounded at 60 tries.
     const hello = await s.target.api.getService('default', 'hellok8s-svc');
-    const r = await s.dataplane!.exec(s.dataplane!.client.ns, [
-      'curl',
-      '-s',
-      '-m',
-      '3',
-      `http://${node.privateIp}:${hello.spec!.ports![0]!.nodePort}/`,
-    ]);
+    const url = `http://${node.privateIp}:${hello.spec!.ports![0]!.nodePort}/`;
+    let r = { stdout: '' };
+    for (let i = 0; i < 60 && !/^hello from /.test(r.stdout); i++) {
+      if (i) await new Promise((res) => setTimeout(res, 500));
+      if (!s.dataplane!.nodesByInstance.has(node.instanceId)) continue;
+      await s.settle(10_000);
+      r = await s.dataplane!.exec(s.dataplane!.client.ns, ['curl', '-s', '-m', '2', url]);
+    }
     expect(r.stdout).toMatch(/^hello from hellok8s-[12] /);
     expect((await listLocalNodes(s.target.clients.ec2, st.clusterName)).length).toBe(4);
   }, 180_000);
