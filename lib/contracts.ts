@@ -67,3 +67,33 @@ export const THROTTLE_ERROR_CODES = [
 export const clusterTagKey = (cluster: string): string => `kubernetes.io/cluster/${cluster}`;
 /** The ownership tag's value on resources the controller created (and alone may change or delete). */
 export const CLUSTER_TAG_OWNED = 'owned';
+
+/**
+ * Cluster mode (docs/cluster-mode.md): the watcher function serves an existing cluster's Services from outside it.
+ * The CDK construct sets these variables on the watcher; lib/cluster/config.ts reads them back, so the names live here.
+ */
+export const CLUSTER_MODE_ENV = {
+  /** `eks` (the function's IAM role, an EKS access entry) or `kubeconfig` (a kubeconfig held in Secrets Manager). */
+  auth: 'CLUSTER_MODE_AUTH',
+  /** The EKS cluster's name (auth `eks`): its endpoint and CA come from eks:DescribeCluster. */
+  eksClusterName: 'CLUSTER_MODE_EKS_CLUSTER',
+  /** The ARN of the secret whose SecretString is a kubeconfig (auth `kubeconfig`). */
+  kubeconfigSecretArn: 'CLUSTER_MODE_KUBECONFIG_SECRET_ARN',
+  /** `true`: class-less LoadBalancer Services are ours too (the cluster's CCM must then be told to skip them). */
+  defaultLoadBalancerClass: 'CLUSTER_MODE_DEFAULT_CLASS',
+  /** `true`: Pods and every Service are mirrored too, and the data plane replaces kube-proxy on the nodes it manages. */
+  dataPlane: 'CLUSTER_MODE_DATA_PLANE',
+  /** How long one invocation watches, in seconds (the function's timeout minus a margin for the last writes). */
+  runSeconds: 'CLUSTER_WATCHER_RUN_SECONDS',
+} as const;
+
+/** The watcher's schedule: a start every minute; one holds the lease, the others stand by or return at once. */
+export const CLUSTER_WATCHER_SCHEDULE_MINUTES = 1;
+/** The watcher's Lambda timeout; it watches until CLUSTER_WATCHER_MARGIN_SECONDS before it. */
+export const CLUSTER_WATCHER_TIMEOUT_SECONDS = 900;
+export const CLUSTER_WATCHER_MARGIN_SECONDS = 30;
+/**
+ * The EKS API actions the watcher calls (auth `eks`): DescribeCluster for the endpoint and CA. The Kubernetes API
+ * itself authorizes the role through an EKS access entry (docs/cluster-mode.md), not through IAM actions.
+ */
+export const CLUSTER_WATCHER_EKS_ACTIONS = ['eks:DescribeCluster'] as const;

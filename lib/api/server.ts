@@ -7,7 +7,7 @@
  */
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import type { V1Endpoints, V1Pod, V1Service } from '@kubernetes/client-node';
-import { InvalidError } from '../errors.js';
+import { InvalidError, NotFoundError } from '../errors.js';
 import { throwIfInvalid, type FieldError } from '../model/field-errors.js';
 import type { ClusterConfig } from '../model/types.js';
 import { DynamoStore } from '../store/store.js';
@@ -28,6 +28,7 @@ import { WritePath, type Outcome } from './write-path.js';
 
 export { RangeFullError } from './service-commit.js';
 export { UserConflictError } from './preconditions.js';
+import { UserConflictError } from './preconditions.js';
 
 export interface ApiServerOptions {
   /** The store to write; or a DynamoDB client and table to build a DynamoStore on. */
@@ -159,6 +160,32 @@ export class ApiServer {
     opts: { resourceVersion?: string } = {},
   ): Promise<ApplyResult<V1Service>> {
     return result(await this.writes.updateStatus(SERVICES, namespace, name, mutate, opts));
+  }
+
+  /**
+   * Removes `finalizer` from a Service (the controller's last step of a cleanup it held the Service for). Read, then
+   * update at that revision, retried when another writer got there first; a Service already without it, or gone,
+   * is left as it is. Removing the last finalizer of a deleting Service removes the Service (the write path's rule).
+   */
+  async removeServiceFinalizer(namespace: string, name: string, finalizer: string): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      let svc: V1Service;
+      try {
+        svc = await this.getService(namespace, name);
+      } catch (err) {
+        if (err instanceof NotFoundError) return;
+        throw err;
+      }
+      const held = svc.metadata?.finalizers ?? [];
+      if (!held.includes(finalizer)) return;
+      const next = { ...svc, metadata: { ...svc.metadata, finalizers: held.filter((f) => f !== finalizer) } };
+      try {
+        await this.writes.update(SERVICES, namespace, name, next);
+        return;
+      } catch (err) {
+        if (!(err instanceof UserConflictError) || attempt >= 4) throw err;
+      }
+    }
   }
 
   async updatePodStatus(

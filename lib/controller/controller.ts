@@ -21,6 +21,7 @@ import {
   reconcileTargets,
   reconcileService,
   sweep,
+  isBeingDeleted,
   wantsLoadBalancer,
   type LoadBalancerContext,
   type LoadBalancerStatus,
@@ -35,6 +36,9 @@ import { LoadBalancerEvents } from './lb-events.js';
 import type { NodeSource } from './node-mirror.js';
 import { defaultNodeSelector, type NodeSelector } from '../nodes/selector.js';
 import { NodeLifecycle } from './node-lifecycle.js';
+import { LB_CLEANUP_FINALIZER } from '../cluster/names.js';
+import { withEligibility } from '../cluster/nodes.js';
+import { NodeEligibilityRecords } from '../cluster/records.js';
 import type { PushTrigger } from '../dataplane/triggers.js';
 import { keyOf, type NodeInfo } from '../model/types.js';
 import type { ChangeLog, KubeObject, RecordStore } from '../store/types.js';
@@ -195,8 +199,16 @@ export class Controller {
    * are left out even while EC2 still reports them running, so no later pass registers a node that is being drained.
    */
   private nodes(): Promise<NodeInfo[]> {
-    this.nodesCache ??= Promise.all([this.discovered(), this.lifecycle.leavingIds()]).then(([nodes, leaving]) =>
-      nodes.filter((n) => !leaving.has(n.instanceId)),
+    this.nodesCache ??= Promise.all([
+      this.discovered(),
+      this.lifecycle.leavingIds(),
+      new NodeEligibilityRecords(this.deps.records).list(),
+    ]).then(([nodes, leaving, eligibility]) =>
+      // Cluster mode: what the cluster's Node objects say (exclusion label, removal taints, labels); none otherwise.
+      withEligibility(
+        nodes.filter((n) => !leaving.has(n.instanceId)),
+        eligibility,
+      ),
     );
     return this.nodesCache;
   }
@@ -227,9 +239,16 @@ export class Controller {
     ref: EventObjectRef,
   ): Promise<LoadBalancerStatus | undefined> {
     const lb = this.deps.lb;
-    if (!lb) return undefined;
-    if (!svc) {
-      await this.lbEvents.delete(ref, () => deleteServiceLoadBalancer(lb, key));
+    if (!lb) {
+      // Nothing here makes load balancers, so nothing can be left to clean up.
+      if (svc && isBeingDeleted(svc))
+        await this.deps.api.removeServiceFinalizer(ref.namespace ?? 'default', ref.name, LB_CLEANUP_FINALIZER);
+      return undefined;
+    }
+    if (!svc || isBeingDeleted(svc)) {
+      // Gone, or held for cleanup by our finalizer (cluster mode's mirrors): every resource goes, then the finalizer.
+      await this.lbEvents.delete(svc ?? ref, () => deleteServiceLoadBalancer(lb, key));
+      if (svc) await this.deps.api.removeServiceFinalizer(ref.namespace ?? 'default', ref.name, LB_CLEANUP_FINALIZER);
       return undefined;
     }
     // The API write path clears status.loadBalancer when a Service leaves type LoadBalancer (as kube-apiserver
@@ -325,12 +344,20 @@ export class Controller {
         const st = res.statuses.get(keyOf(svc));
         // A periodic pass records failures only (a Service's or a node's change records the rest).
         if (st?.error && wantsLoadBalancer(svc)) await this.lbEvents.failed(svc, st.error);
-        if (st && svc.spec?.type === 'LoadBalancer' && statusDiffers(svc, st)) {
+        if (isBeingDeleted(svc)) {
+          // Its stack was removed above (a deleting Service wants none); the finalizer goes once nothing is left.
+          if (!res.requeue.has(keyOf(svc)) && !st?.error)
+            await this.deps.api.removeServiceFinalizer(
+              svc.metadata!.namespace!,
+              svc.metadata!.name!,
+              LB_CLEANUP_FINALIZER,
+            );
+        } else if (st && svc.spec?.type === 'LoadBalancer' && statusDiffers(svc, st)) {
           await this.writeStatus(svc, st, { ifAt: svc.metadata?.resourceVersion });
         }
       }
       requeue.push(...res.requeue.keys());
-      const live = services.filter((s) => s.spec?.type === 'LoadBalancer').map((s) => keyOf(s));
+      const live = services.filter((s) => s.spec?.type === 'LoadBalancer' && !isBeingDeleted(s)).map((s) => keyOf(s));
       const sw = await sweep(this.deps.lb, live);
       swept = sw.deleted;
       requeue.push(...sw.requeue.keys());

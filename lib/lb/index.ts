@@ -24,6 +24,7 @@ import type { Plan } from './model.js';
 import { emptyStack, observe, readTargets, type ObservedWorld } from './observe.js';
 import { formatPlan } from './plan/format.js';
 import { planStack } from './plan/index.js';
+import { OWN_LOAD_BALANCER_CLASS } from '../cluster/names.js';
 import { markPublic, type RouteTableInfo, type SubnetInfo } from './subnets.js';
 
 export { formatPlan } from './plan/format.js';
@@ -40,14 +41,23 @@ export interface LoadBalancerStatus {
   error?: string;
 }
 
-/** Services with a spec.loadBalancerClass belong to another controller, as in kube's service controller. */
+/**
+ * Services with a spec.loadBalancerClass belong to another controller, as in kube's service controller, except our own
+ * class and, in the standalone API, aws-load-balancer-controller's (manifests written for it apply unchanged). In
+ * cluster mode the watcher mirrors only Services of our class (lib/cluster/ownership.ts), so LBC's stay LBC's there.
+ */
 export const LOAD_BALANCER_CLASS = 'service.k8s.aws/nlb';
+const OUR_CLASSES = new Set([LOAD_BALANCER_CLASS, OWN_LOAD_BALANCER_CLASS]);
 export function wantsLoadBalancer(svc: V1Service): boolean {
   return (
     svc.spec?.type === 'LoadBalancer' &&
-    (!svc.spec.loadBalancerClass || svc.spec.loadBalancerClass === LOAD_BALANCER_CLASS)
+    !isBeingDeleted(svc) &&
+    (!svc.spec.loadBalancerClass || OUR_CLASSES.has(svc.spec.loadBalancerClass))
   );
 }
+
+/** A Service marked for deletion (held by a finalizer, e.g. cluster mode's cleanup finalizer) wants no load balancer. */
+export const isBeingDeleted = (svc: V1Service): boolean => Boolean(svc.metadata?.deletionTimestamp);
 
 function tagMap(tags: { Key?: string; Value?: string }[] | undefined): Record<string, string> {
   return Object.fromEntries((tags ?? []).map((t) => [t.Key ?? '', t.Value ?? '']));
@@ -192,7 +202,7 @@ export async function reconcileService(
   svc: V1Service,
   nodes: NodeInfo[],
 ): Promise<LoadBalancerStatus> {
-  if (svc.spec?.type === 'LoadBalancer' && !wantsLoadBalancer(svc)) {
+  if (svc.spec?.type === 'LoadBalancer' && !isBeingDeleted(svc) && !wantsLoadBalancer(svc)) {
     return { warnings: [`spec.loadBalancerClass "${svc.spec.loadBalancerClass}" is handled by another controller`] };
   }
   const [env, world] = await Promise.all([
