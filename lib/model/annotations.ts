@@ -1,7 +1,11 @@
 /**
  * Parsing and validation of the Service annotations that shape a Network Load Balancer: every
  * `service.beta.kubernetes.io/aws-load-balancer-*` annotation the AWS load balancer controller honours for NLBs with
- * instance targets, plus `service.beta.kubernetes.io/load-balancer-source-ranges`.
+ * instance targets, plus `service.beta.kubernetes.io/load-balancer-source-ranges`. cloud-provider-aws's NLB
+ * annotations use the same keys (its `-internal` and `-type: nlb` included), so a Service written for either controller
+ * is read unchanged where the meaning is the same here; an annotation of theirs that cannot mean the same here is
+ * refused with the reason (a table entry below), and one that is known but not built is listed in IGNORED_ANNOTATIONS.
+ * The comparison, annotation by annotation: docs/load-balancers.md#annotations.
  *
  * Called by validateService (type LoadBalancer) so a bad annotation is rejected at apply time with an
  * apiserver-style error, and by the load-balancer builder, which only ever sees a valid `config`.
@@ -17,7 +21,14 @@ import type { V1Service } from './types.js';
 import { forbidden, invalid, type FieldError } from './field-errors.js';
 import { isReservedTagKey } from '../tags.js';
 import { isIPv4 } from './ip.js';
-import { A, type LoadBalancerAnnotations, type HealthCheckAnnotations, type Scheme } from './annotations/types.js';
+import {
+  A,
+  ANNOTATION_PREFIX,
+  LISTENER_ACTIONS_PREFIX,
+  type LoadBalancerAnnotations,
+  type HealthCheckAnnotations,
+  type Scheme,
+} from './annotations/types.js';
 import {
   annotationField,
   atMost,
@@ -56,7 +67,7 @@ import {
   successCodes,
 } from './annotations/validators.js';
 
-export { A, ANNOTATION_PREFIX } from './annotations/types.js';
+export { A, ANNOTATION_PREFIX, LISTENER_ACTIONS_PREFIX } from './annotations/types.js';
 export type { HealthCheckAnnotations, LoadBalancerAnnotations, Scheme, SslAnnotations } from './annotations/types.js';
 export { parseKeyValueList, splitList } from './annotations/parsers.js';
 export { elbv2NameProblem } from './annotations/validators.js';
@@ -222,6 +233,82 @@ function assembleSsl(ctx: Ctx): void {
 
 const ALPN = ['HTTP1Only', 'HTTP2Only', 'HTTP2Optional', 'HTTP2Preferred', 'None'] as const;
 
+// --- Annotations of the other controllers that mean the same here only for some values ---
+
+/** Refuses every value: only the annotation's absence can be honoured here. */
+const refuse =
+  (detail: string): Check<unknown> =>
+  (_, at) =>
+    bad(at, detail);
+
+/** Refuses one value; the others are what is built anyway (AWS's or the other controller's default). */
+const refuseValue =
+  <T>(value: T, detail: string): Check<T> =>
+  (v, at) =>
+    v === value ? bad(at, detail) : undefined;
+
+const PPV2_ATTRIBUTE = 'proxy_protocol_v2.enabled';
+
+/** Port numbers of this Service whose target group is TCP (TCP alone on the number): proxy protocol v2 applies there. */
+function tcpPortNumbers(svc: V1Service): string[] {
+  const ports = svc.spec?.ports ?? [];
+  const udp = new Set(ports.filter((p) => p.protocol === 'UDP').map((p) => p.port));
+  const tcp = ports.filter((p) => (p.protocol ?? 'TCP') === 'TCP' && !udp.has(p.port)).map((p) => String(p.port));
+  return [...new Set(tcp)];
+}
+
+/**
+ * The LB controller's per-port proxy protocol: the listed Service port numbers get PPv2, the other target groups not,
+ * and `-proxy-protocol` overrides the list. Here PPv2 is one setting for every TCP target group, so the list must name
+ * all of this Service's TCP ports (= "*") or none of them (= off); some of them is refused, not approximated.
+ */
+function proxyProtocolPorts(at: At): boolean | undefined {
+  const listed = splitList(at.value);
+  const notNumbers = listed.filter((p) => !/^\d+$/.test(p));
+  if (notNumbers.length > 0) {
+    at.errs.push(bad(at, `must be a comma-separated list of Service port numbers (bad: ${notNumbers.join(', ')})`));
+    return undefined;
+  }
+  if (at.get(A.proxyProtocol) !== undefined) return undefined; // overridden, as in the LB controller
+  if (Object.hasOwn(at.config.targetGroupAttributes, PPV2_ATTRIBUTE)) {
+    at.errs.push(bad(at, `conflicts with ${PPV2_ATTRIBUTE} in ${A.tgAttributes}; set only one of them`));
+    return undefined;
+  }
+  const tcp = tcpPortNumbers(at.svc);
+  const on = tcp.filter((p) => listed.includes(p));
+  if (on.length === 0 || on.length === tcp.length) return on.length > 0;
+  at.errs.push(
+    bad(
+      at,
+      `proxy protocol on some TCP ports only is not supported: list every TCP port of this Service ` +
+        `(${tcp.join(', ')}) or none, or use ${A.proxyProtocol}: "*"`,
+    ),
+  );
+  return undefined;
+}
+
+/** The LB controller upgrades the listed UDP ports (numbers or names) to QUIC and ignores the other ports. */
+const noQuicPorts: Check<string[]> = (listed, at) => {
+  const udp = (at.svc.spec?.ports ?? []).filter((p) => p.protocol === 'UDP');
+  const hit = udp.filter((p) => listed.includes(String(p.port)) || (!!p.name && listed.includes(p.name)));
+  return hit.length > 0
+    ? bad(at, `QUIC listeners are not supported (UDP port ${hit.map((p) => p.port).join(', ')}); UDP stays UDP`)
+    : undefined;
+};
+
+/** Every `actions.<PROTOCOL>-<port>` annotation (the LB controller's listener default actions), refused. */
+const listenerActions: AnnotationEntry = {
+  key: `${LISTENER_ACTIONS_PREFIX}*`,
+  affects: 'listener',
+  run(ctx) {
+    const keys = Object.keys(ctx.ann).filter((k) => k.startsWith(LISTENER_ACTIONS_PREFIX));
+    for (const key of keys.sort()) {
+      const detail = "listener actions are not supported: each listener forwards to its own port's target group";
+      ctx.errs.push(invalid(annotationField(key), (ctx.ann[key] ?? '').trim(), detail));
+    }
+  },
+};
+
 /** Every annotation, in the order its errors are reported. */
 export const ANNOTATIONS: readonly AnnotationEntry[] = [
   // This controller only builds NLBs; "nlb" (cloud-provider-aws) and "external" (the AWS LB controller) both mean
@@ -287,6 +374,25 @@ export const ANNOTATIONS: readonly AnnotationEntry[] = [
     ),
     apply: to('privateIpv4Addresses'),
   }),
+  // The LB controller's static IPv6 addresses and IPv6 source NAT of dualstack NLBs: not built here.
+  entry({
+    key: A.ipv6Addresses,
+    affects: 'load balancer',
+    parse: rejecting(text, refuse('static IPv6 addresses are not supported; without it each subnet assigns one')),
+  }),
+  entry({
+    key: A.enablePrefixForIpv6SourceNat,
+    affects: 'load balancer',
+    parse: rejecting(
+      oneOf(['on', 'off']),
+      refuseValue('on', 'IPv6 source NAT prefixes are not supported; only "off" (the default) is'),
+    ),
+  }),
+  entry({
+    key: A.sourceNatIpv6Prefixes,
+    affects: 'load balancer',
+    parse: rejecting(text, refuse(`IPv6 source NAT prefixes are not supported (${A.enablePrefixForIpv6SourceNat})`)),
+  }),
   entry({
     key: A.additionalTags,
     affects: 'every resource',
@@ -331,6 +437,15 @@ export const ANNOTATIONS: readonly AnnotationEntry[] = [
     parse: bool,
     apply: to('manageBackendSecurityGroupRules'),
   }),
+  // AWS evaluates an NLB's security group rules on PrivateLink traffic unless told otherwise ("on"), as built here.
+  entry({
+    key: A.inboundSgRulesOnPrivateLink,
+    affects: 'security group',
+    parse: rejecting(
+      oneOf(['on', 'off']),
+      refuseValue('off', 'not supported: the inbound rules always apply to PrivateLink traffic (AWS default "on")'),
+    ),
+  }),
   entry({
     key: A.sourceRanges,
     affects: 'security group',
@@ -364,6 +479,10 @@ export const ANNOTATIONS: readonly AnnotationEntry[] = [
     apply: toPending('certificateArns'),
   }),
   entry({ key: A.sslPorts, affects: 'listener', parse: sslPorts, apply: toPending('sslPorts') }),
+  // TCP and UDP on one port always share one TCP_UDP listener here: what "true" asks for; "false" changes nothing.
+  entry({ key: A.enableTcpUdpListener, affects: 'listener', parse: bool }),
+  entry({ key: A.quicEnabledPorts, affects: 'listener', parse: rejecting(list, noQuicPorts) }),
+  listenerActions,
   // As in the LB controller: "*" (all target groups) is the only accepted value.
   entry({
     key: A.proxyProtocol,
@@ -371,7 +490,24 @@ export const ANNOTATIONS: readonly AnnotationEntry[] = [
     parse: map(oneOf(['*']), () => true),
     apply: to('proxyProtocolV2'),
   }),
+  entry({
+    key: A.proxyProtocolPerTargetGroup,
+    affects: 'target group',
+    parse: proxyProtocolPorts,
+    apply: to('proxyProtocolV2'),
+  }),
   entry({ key: A.targetNodeLabels, affects: 'targets', parse: keyValues, apply: to('targetNodeLabels') }),
+  entry({
+    key: A.multiClusterTargetGroup,
+    affects: 'targets',
+    parse: rejecting(
+      bool,
+      refuseValue(
+        true,
+        'not supported: a target group serves one Service, and targets not registered here are removed',
+      ),
+    ),
+  }),
   // Health checks, with the ELBv2 limits for Network Load Balancer target groups.
   entry({
     key: A.hcProtocol,
@@ -422,6 +558,76 @@ export const ANNOTATIONS: readonly AnnotationEntry[] = [
     apply: toHealthCheck('successCodes'),
   }),
 ];
+
+/**
+ * An annotation of cloud-provider-aws or aws-load-balancer-controller that nothing here reads, so a Service carrying it
+ * is accepted and the annotation has no effect:
+ * - `Classic ELB only`: cloud-provider-aws reads it for Classic ELBs only, so on its NLBs it had no effect either;
+ * - `not yet`: the LB controller builds it for NLBs; this controller does not yet (docs/load-balancers.md#annotations).
+ */
+export interface IgnoredAnnotation {
+  /** The key, or the start of every key when `prefix` is set. */
+  readonly key: string;
+  readonly prefix?: boolean;
+  readonly status: 'Classic ELB only' | 'not yet';
+  /** What is built instead. */
+  readonly why: string;
+}
+
+const DRAINING = "an NLB drains by its target groups' deregistration delay (target-group-attributes)";
+export const IGNORED_ANNOTATIONS: readonly IgnoredAnnotation[] = [
+  {
+    key: `${ANNOTATION_PREFIX}access-log-emit-interval`,
+    status: 'Classic ELB only',
+    why: 'an NLB publishes its access logs every 5 minutes',
+  },
+  { key: `${ANNOTATION_PREFIX}connection-draining-enabled`, status: 'Classic ELB only', why: DRAINING },
+  { key: `${ANNOTATION_PREFIX}connection-draining-timeout`, status: 'Classic ELB only', why: DRAINING },
+  {
+    key: `${ANNOTATION_PREFIX}connection-idle-timeout`,
+    status: 'Classic ELB only',
+    why: "an NLB's TCP idle timeout is a listener attribute (listener-attributes, not yet)",
+  },
+  {
+    key: `${ANNOTATION_PREFIX}extra-security-groups`,
+    status: 'Classic ELB only',
+    why: `the NLB has the managed security group, or exactly those of ${A.securityGroups}`,
+  },
+  {
+    key: `${ANNOTATION_PREFIX}listener-attributes.`,
+    prefix: true,
+    status: 'not yet',
+    why: 'listeners keep the AWS default attributes',
+  },
+  {
+    key: `${ANNOTATION_PREFIX}minimum-load-balancer-capacity`,
+    status: 'not yet',
+    why: 'no capacity unit reservation is made',
+  },
+  {
+    key: `${ANNOTATION_PREFIX}security-group-prefix-lists`,
+    status: 'not yet',
+    why: 'the managed security group admits the source ranges only (default 0.0.0.0/0)',
+  },
+  { key: `${ANNOTATION_PREFIX}disable-nlb-sg`, status: 'not yet', why: 'every NLB gets a security group' },
+  {
+    key: `${ANNOTATION_PREFIX}enable-icmp-for-path-mtu-discovery`,
+    status: 'not yet',
+    why: 'the managed security group has no ICMP rule',
+  },
+];
+
+/** The ignored annotations `svc` carries (for a status warning), in table order. */
+export function ignoredAnnotations(
+  svc: V1Service,
+): { key: string; status: IgnoredAnnotation['status']; why: string }[] {
+  const keys = Object.keys(svc.metadata?.annotations ?? {}).sort();
+  return IGNORED_ANNOTATIONS.flatMap((i) =>
+    keys
+      .filter((k) => (i.prefix ? k.startsWith(i.key) : k === i.key))
+      .map((key) => ({ key, status: i.status, why: i.why })),
+  );
+}
 
 /**
  * Parses every load-balancer annotation of `svc`. `errors` lists each bad annotation once or more with

@@ -38,7 +38,24 @@ export const A = {
   hcUnhealthy: `${ANNOTATION_PREFIX}healthcheck-unhealthy-threshold`,
   hcSuccessCodes: `${ANNOTATION_PREFIX}healthcheck-success-codes`,
   sourceRanges: 'service.beta.kubernetes.io/load-balancer-source-ranges',
+  // aws-load-balancer-controller annotations that map onto what is built here only for some values (the others are
+  // refused with a reason; lib/model/annotations.ts and docs/load-balancers.md#annotations).
+  proxyProtocolPerTargetGroup: `${ANNOTATION_PREFIX}proxy-protocol-per-target-group`,
+  enableTcpUdpListener: `${ANNOTATION_PREFIX}enable-tcp-udp-listener`,
+  quicEnabledPorts: `${ANNOTATION_PREFIX}quic-enabled-ports`,
+  multiClusterTargetGroup: `${ANNOTATION_PREFIX}multi-cluster-target-group`,
+  inboundSgRulesOnPrivateLink: `${ANNOTATION_PREFIX}inbound-sg-rules-on-private-link-traffic`,
+  ipv6Addresses: `${ANNOTATION_PREFIX}ipv6-addresses`,
+  enablePrefixForIpv6SourceNat: `${ANNOTATION_PREFIX}enable-prefix-for-ipv6-source-nat`,
+  sourceNatIpv6Prefixes: `${ANNOTATION_PREFIX}source-nat-ipv6-prefixes`,
 } as const;
+
+/**
+ * aws-load-balancer-controller's listener default actions, one annotation per listener:
+ * `service.beta.kubernetes.io/actions.<PROTOCOL>-<port>` (JSON). Refused: every listener here forwards to its port's
+ * own target group.
+ */
+export const LISTENER_ACTIONS_PREFIX = 'service.beta.kubernetes.io/actions.';
 
 export type Scheme = 'internet-facing' | 'internal';
 
