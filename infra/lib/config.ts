@@ -9,6 +9,9 @@ import { invalid, required, throwIfInvalid, tooLong } from '../../lib/model/fiel
 import { DEFAULT_CLUSTER_CONFIG } from '../../lib/model/types.js';
 import { DEFAULT_ORPHAN_GRACE_SECONDS } from '../../lib/controller/node-lifecycle.js';
 import { defaultNodeSelector, parseNodeSelector, type NodeSelector } from '../../lib/nodes/selector.js';
+import { resolveClusterMode, type ClusterModeProps, type ResolvedClusterMode } from './cluster-mode-config.js';
+
+export type { ClusterModeAuthProps, ClusterModeProps, ResolvedClusterMode } from './cluster-mode-config.js';
 
 export type RemovalChoice = 'retain' | 'destroy';
 
@@ -90,6 +93,15 @@ export interface ServiceControllerProps {
   readonly adminPrincipalArns?: readonly string[];
   readonly viewPrincipalArns?: readonly string[];
   readonly writerPrincipalArns?: readonly string[];
+  /**
+   * Cluster mode: serve the LoadBalancer Services of an EXISTING Kubernetes cluster. A watcher function, started every
+   * minute, list+watches the cluster's API server from outside it (holding a lease in the table), mirrors its Services
+   * (and Nodes' eligibility) into the store and writes status and Events back. `auth`: exactly one of
+   * `{ eksClusterName }` (an EKS cluster in this account and region; the watcher's role needs an EKS access entry) or
+   * `{ kubeconfigSecretArn }` (a Secrets Manager secret holding a kubeconfig). `subnetIds` + `securityGroupIds` (both
+   * or neither) put the watcher in vpcId to reach a private endpoint. Default: off (docs/deploy.md, "Cluster mode").
+   */
+  readonly clusterMode?: ClusterModeProps;
 }
 
 export type ApiRole = 'admin' | 'view' | 'writer';
@@ -120,6 +132,8 @@ export interface ResolvedConfig {
   readonly clusterTagKey: string;
   /** The API's role mapping, from adminPrincipalArns, viewPrincipalArns and writerPrincipalArns. */
   readonly apiPrincipals: readonly { readonly arn: string; readonly role: ApiRole }[];
+  /** Cluster mode's settings with defaults applied; undefined when the clusterMode prop is not set. */
+  readonly clusterMode: ResolvedClusterMode | undefined;
 }
 
 export const DEFAULTS = {
@@ -264,6 +278,7 @@ export function resolveConfig(props: ServiceControllerProps, id = 'ServiceContro
   const obs = resolveOperations(props, errs);
   const api = validatePrincipals(props);
   errs.push(...api.errors);
+  const clusterMode = resolveClusterMode(props.clusterMode, errs);
 
   throwIfInvalid('ServiceController', id, errs);
   // After throwIfInvalid every optional parse result is present.
@@ -280,6 +295,7 @@ export function resolveConfig(props: ServiceControllerProps, id = 'ServiceContro
     ...obs,
     clusterTagKey: clusterTagKey(where.clusterName),
     apiPrincipals: api.principals,
+    clusterMode,
   };
 }
 

@@ -3,7 +3,7 @@
  * command line are always strings, values from cdk.json may be JSON arrays/numbers/booleans: both are accepted.
  * Conversion only; the rules live in config.ts so both entry points fail the same way.
  */
-import type { RemovalChoice, ServiceControllerProps } from './config.js';
+import type { ClusterModeProps, RemovalChoice, ServiceControllerProps } from './config.js';
 
 type Lookup = (key: string) => unknown;
 
@@ -63,8 +63,42 @@ export function propsFromContext(get: Lookup): ServiceControllerProps {
     adminPrincipalArns: list(get('adminPrincipalArns')),
     viewPrincipalArns: list(get('viewPrincipalArns')),
     writerPrincipalArns: list(get('writerPrincipalArns')),
+    clusterMode: clusterModeFromContext(get),
   };
   // Drop unset keys so `undefined` never overrides a default through object spread.
   for (const k of Object.keys(props) as (keyof typeof props)[]) if (props[k] === undefined) delete props[k];
   return props;
+}
+
+/**
+ * Cluster mode from flat keys (`-c clusterModeEksClusterName=prod`): it is on when any of them is set; validation
+ * (config.ts) then requires exactly one of the two auth keys.
+ */
+export const CLUSTER_MODE_CONTEXT_KEYS = [
+  'clusterModeEksClusterName',
+  'clusterModeKubeconfigSecretArn',
+  'clusterModeDefaultLoadBalancerClass',
+  'clusterModeDataPlane',
+  'clusterModeSubnetIds',
+  'clusterModeSecurityGroupIds',
+] as const;
+
+function clusterModeFromContext(get: Lookup): ClusterModeProps | undefined {
+  if (CLUSTER_MODE_CONTEXT_KEYS.every((k) => get(k) === undefined || get(k) === null)) return undefined;
+  // Only the keys given: both auth keys given are passed on as both, so validation names the conflict.
+  const given = <T>(key: string, v: T | undefined) => (v === undefined ? {} : { [key]: v });
+  const auth = {
+    ...given('eksClusterName', str(get('clusterModeEksClusterName'))),
+    ...given('kubeconfigSecretArn', str(get('clusterModeKubeconfigSecretArn'))),
+  } as unknown as ClusterModeProps['auth'];
+  return {
+    auth,
+    ...given(
+      'defaultLoadBalancerClass',
+      bool('clusterModeDefaultLoadBalancerClass', get('clusterModeDefaultLoadBalancerClass')),
+    ),
+    ...given('dataPlane', bool('clusterModeDataPlane', get('clusterModeDataPlane'))),
+    ...given('subnetIds', list(get('clusterModeSubnetIds'))),
+    ...given('securityGroupIds', list(get('clusterModeSecurityGroupIds'))),
+  };
 }

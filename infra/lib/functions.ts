@@ -11,24 +11,40 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { join } from 'node:path';
 import {
+  CLUSTER_WATCHER,
   EXTERNAL_MODULES,
   ESBUILD_TARGET,
   ESM_REQUIRE_BANNER,
-  HANDLERS,
   MAIN_FIELDS,
   REPO_ROOT,
+  deployedHandlers,
   handlerEntry,
   type BundleName,
   type HandlerName,
 } from './bundling.js';
+import {
+  CLUSTER_MODE_ENV,
+  CLUSTER_WATCHER_MARGIN_SECONDS,
+  CLUSTER_WATCHER_TIMEOUT_SECONDS,
+} from '../../lib/contracts.js';
 import { PUSH_FUNCTION_TIMEOUT_SECONDS } from '../../lib/dataplane/push-lease.js';
 import { formatNodeSelector } from '../../lib/nodes/selector.js';
-import type { ResolvedConfig } from './config.js';
+import type { ResolvedClusterMode, ResolvedConfig } from './config.js';
 import { grantCapabilities } from './grants.js';
-import type { ControllerParts, Handlers } from './parts.js';
+import type { ControllerParts, HandlerMap, Handlers } from './parts.js';
 
-/** Handlers invoked asynchronously (EventBridge rules, Scheduler) rather than by an SQS event source mapping. */
-const ASYNC_HANDLERS: readonly HandlerName[] = ['node-events', 'resync', 'ssm-status'];
+/**
+ * Handlers invoked asynchronously (EventBridge rules, Scheduler) rather than by an SQS event source mapping, with
+ * Lambda's retries of a failed invocation; after them the event lands in the delivery DLQ.
+ */
+const ASYNC_HANDLERS: Partial<Record<HandlerName, { retryAttempts: number; maxEventAge: Duration }>> = {
+  'node-events': { retryAttempts: 2, maxEventAge: Duration.hours(1) },
+  resync: { retryAttempts: 2, maxEventAge: Duration.hours(1) },
+  'ssm-status': { retryAttempts: 2, maxEventAge: Duration.hours(1) },
+  // A new watcher starts every minute and takes the lease over: a retried run would only stand by behind it. Failed
+  // runs still reach the DLQ (and its alarm). 60 s is the shortest event age Lambda accepts.
+  [CLUSTER_WATCHER]: { retryAttempts: 0, maxEventAge: Duration.minutes(1) },
+};
 
 export interface FunctionSettings {
   readonly description: string;
@@ -36,6 +52,14 @@ export interface FunctionSettings {
   readonly memorySize: number;
   /** Reserved concurrency 1 when the reserveConcurrency prop is set; otherwise unreserved. */
   readonly serial?: boolean;
+  /** VPC placement (the cluster watcher with subnets); default none (see withNetwork). */
+  readonly network?: FunctionNetwork;
+}
+
+/** Subnets (in the construct's vpcId) and security groups, by ID. */
+export interface FunctionNetwork {
+  readonly subnetIds: readonly string[];
+  readonly securityGroupIds: readonly string[];
 }
 
 export const FUNCTION_SETTINGS: Record<HandlerName, FunctionSettings> = {
@@ -69,6 +93,12 @@ export const FUNCTION_SETTINGS: Record<HandlerName, FunctionSettings> = {
     memorySize: 1024,
     serial: true,
   },
+  // Cluster mode only (deployedHandlers). Runs until CLUSTER_WATCHER_MARGIN_SECONDS before its timeout.
+  [CLUSTER_WATCHER]: {
+    description: 'Cluster mode: list+watch of the cluster API server, mirrored into the store',
+    timeout: Duration.seconds(CLUSTER_WATCHER_TIMEOUT_SECONDS),
+    memorySize: 1024,
+  },
 };
 
 /** The construct id of a bundle: `service-events` -> `ServiceEvents` (also the prefix of its logs, role, alarm). */
@@ -77,26 +107,50 @@ export const bundleId = (name: BundleName): string =>
 
 type HandlerContext = Omit<ControllerParts, keyof Handlers | 'accessLogBucket'>;
 
-/** Adds the five handlers (log group, role, function each, in HANDLERS order) to the controller scope. */
+/**
+ * Adds the handlers (log group, role, function each, in HANDLERS order) to the controller scope: the five core ones,
+ * and the cluster watcher in cluster mode.
+ */
 export function addHandlers(scope: Construct, c: HandlerContext): Handlers {
   const env = handlerEnvironment(c);
-  const functions = {} as Record<HandlerName, NodejsFunction>;
-  const roles = {} as Record<HandlerName, iam.Role>;
-  for (const name of HANDLERS) {
-    const { fn, role } = bundledFunction(scope, c.config, name, env, FUNCTION_SETTINGS[name]);
+  const functions: Partial<Record<HandlerName, NodejsFunction>> = {};
+  const roles: Partial<Record<HandlerName, iam.Role>> = {};
+  for (const name of deployedHandlers(c.config)) {
+    const mode = name === CLUSTER_WATCHER ? c.config.clusterMode : undefined;
+    const { fn, role } = bundledFunction(
+      scope,
+      c.config,
+      name,
+      mode ? { ...env, ...clusterModeEnvironment(mode) } : env,
+      {
+        ...FUNCTION_SETTINGS[name],
+        network: mode?.vpc,
+      },
+    );
     roles[name] = role;
-    if (ASYNC_HANDLERS.includes(name)) {
-      // EventBridge/Scheduler invoke asynchronously: after Lambda's own retries the event lands in the DLQ.
-      fn.configureAsyncInvoke({
-        retryAttempts: 2,
-        maxEventAge: Duration.hours(1),
-        onFailure: new lambdaDestinations.SqsDestination(c.deliveryDlq),
-      });
+    const asyncInvoke = ASYNC_HANDLERS[name];
+    if (asyncInvoke) {
+      fn.configureAsyncInvoke({ ...asyncInvoke, onFailure: new lambdaDestinations.SqsDestination(c.deliveryDlq) });
     }
     grantCapabilities(name, role, c);
     functions[name] = fn;
   }
-  return { functions, roles };
+  return { functions: functions as HandlerMap<NodejsFunction>, roles: roles as HandlerMap<iam.Role> };
+}
+
+/** The watcher's settings on top of every handler's (CLUSTER_MODE_ENV, read back by lib/cluster). */
+export function clusterModeEnvironment(mode: ResolvedClusterMode): Record<string, string> {
+  const auth: Record<string, string> =
+    mode.auth.kind === 'eks'
+      ? { [CLUSTER_MODE_ENV.eksClusterName]: mode.auth.eksClusterName }
+      : { [CLUSTER_MODE_ENV.kubeconfigSecretArn]: mode.auth.kubeconfigSecretArn };
+  return {
+    [CLUSTER_MODE_ENV.auth]: mode.auth.kind,
+    ...auth,
+    [CLUSTER_MODE_ENV.defaultLoadBalancerClass]: String(mode.defaultLoadBalancerClass),
+    [CLUSTER_MODE_ENV.dataPlane]: String(mode.dataPlane),
+    [CLUSTER_MODE_ENV.runSeconds]: String(CLUSTER_WATCHER_TIMEOUT_SECONDS - CLUSTER_WATCHER_MARGIN_SECONDS),
+  };
 }
 
 /** The settings every handler reads (lib/config-env.ts). */
@@ -181,5 +235,17 @@ export function bundledFunction(
       forceDockerBundling: false,
     },
   });
+  if (s.network) withNetwork(fn, s.network);
   return { fn, role };
+}
+
+/**
+ * Places the function in the given subnets with the given security groups. Set on the CloudFormation resource: the
+ * `vpc` prop would want the whole VPC described (subnets per Availability Zone), which an offline synth cannot know,
+ * and the security groups are the operator's, to which CDK must add no rule. The role's ENI permissions come from
+ * grants.ts (vpcNetworkInterfaces); the function already depends on its role and the role's policy.
+ */
+function withNetwork(fn: NodejsFunction, net: FunctionNetwork): void {
+  const cfn = fn.node.defaultChild as lambda.CfnFunction;
+  cfn.vpcConfig = { subnetIds: [...net.subnetIds], securityGroupIds: [...net.securityGroupIds] };
 }

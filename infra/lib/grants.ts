@@ -3,20 +3,24 @@
  * the code's SDK commands and fails on a missing or an unused grant). A missing capability is an AccessDenied.
  */
 import * as iam from 'aws-cdk-lib/aws-iam';
-import type { HandlerName } from './bundling.js';
+import { CLUSTER_WATCHER, type HandlerName } from './bundling.js';
+import type { ResolvedClusterMode, ResolvedConfig } from './config.js';
 import {
   describeLoadBalancersStatements,
   describeNetworkStatements,
   describeNodesStatements,
+  eksClusterStatements,
   elbv2TargetStatements,
   elbv2WriteStatements,
+  kubeconfigSecretStatements,
+  lambdaVpcStatements,
   lifecycleStatements,
   securityGroupStatements,
   ssmSendStatements,
 } from './iam.js';
 import type { ControllerParts } from './parts.js';
 
-type Capability =
+export type Capability =
   /** The item operations every DynamoStore user sends (TABLE_ITEM_ACTIONS). */
   | 'tableItems'
   /** Change-log compaction (resync): BatchWriteItem of deletes. */
@@ -36,7 +40,13 @@ type Capability =
   /** GetObject (the last push's state, the delta base) and PutObject (bundles, manifests, state). */
   | 'artifactsReadWrite'
   | 'ssmSend'
-  | 'lifecycle';
+  | 'lifecycle'
+  /** Cluster mode, auth eks: eks:DescribeCluster on the one cluster. */
+  | 'eksCluster'
+  /** Cluster mode, auth kubeconfig: secretsmanager:GetSecretValue on the one secret. */
+  | 'kubeconfigSecret'
+  /** Cluster mode with subnets: Lambda's network interfaces in those subnets. */
+  | 'vpcNetworkInterfaces';
 
 export const FUNCTION_CAPABILITIES: Record<HandlerName, readonly Capability[]> = {
   // Reconciles one Service: its NLB, listeners, target groups, security groups; derives Endpoints; asks for a push.
@@ -77,7 +87,38 @@ export const FUNCTION_CAPABILITIES: Record<HandlerName, readonly Capability[]> =
   'ssm-status': ['tableItems', 'describeNodes', 'pushQueueSend'],
   // Renders node configuration, uploads it, and runs the document on the nodes.
   'dataplane-push': ['tableItems', 'describeNodes', 'artifactsReadWrite', 'ssmSend'],
+  // Cluster mode: mirrors the cluster's objects through the write path and keeps its lease and ledger in the table;
+  // updates targets when a node's eligibility changes (node-events' capabilities, without the ASG hooks: the
+  // cluster's own tooling drains nodes); asks for a push with the data plane on; reaches the cluster. Every entry
+  // after elbv2Targets depends on the settings (CLUSTER_MODE_ONLY_IF).
+  [CLUSTER_WATCHER]: [
+    'tableItems',
+    'describeNodes',
+    'describeNetwork',
+    'describeLoadBalancers',
+    'elbv2Targets',
+    'pushQueueSend',
+    'eksCluster',
+    'kubeconfigSecret',
+    'vpcNetworkInterfaces',
+  ],
 };
+
+/** The watcher's capabilities that depend on the clusterMode settings. */
+const CLUSTER_MODE_ONLY_IF: Partial<Record<Capability, (m: ResolvedClusterMode) => boolean>> = {
+  pushQueueSend: (m) => m.dataPlane,
+  eksCluster: (m) => m.auth.kind === 'eks',
+  kubeconfigSecret: (m) => m.auth.kind === 'kubeconfig',
+  vpcNetworkInterfaces: (m) => m.vpc !== undefined,
+};
+
+/** The capabilities the handler gets with this configuration (FUNCTION_CAPABILITIES, narrowed for the watcher). */
+export function capabilitiesOf(name: HandlerName, cfg: ResolvedConfig): readonly Capability[] {
+  if (name !== CLUSTER_WATCHER) return FUNCTION_CAPABILITIES[name];
+  const mode = cfg.clusterMode;
+  if (!mode) return [];
+  return FUNCTION_CAPABILITIES[name].filter((cap) => CLUSTER_MODE_ONLY_IF[cap]?.(mode) ?? true);
+}
 
 /**
  * The item-level DynamoDB actions every user of lib/store sends: GetItem, Query, PutItem, UpdateItem, DeleteItem, and
@@ -117,11 +158,18 @@ const CAPABILITY_STATEMENTS: Record<Capability, (c: GrantContext) => iam.PolicyS
   artifactsReadWrite: (c) => [statement(['s3:GetObject', 's3:PutObject'], [c.artifactBucket.arnForObjects('*')])],
   ssmSend: (c) => ssmSendStatements(c.config, c.documentArn),
   lifecycle: (c) => lifecycleStatements(c.config),
+  eksCluster: (c) =>
+    c.config.clusterMode?.auth.kind === 'eks' ? eksClusterStatements(c.config.clusterMode.auth.eksClusterName) : [],
+  kubeconfigSecret: (c) =>
+    c.config.clusterMode?.auth.kind === 'kubeconfig'
+      ? kubeconfigSecretStatements(c.config.clusterMode.auth.kubeconfigSecretArn)
+      : [],
+  vpcNetworkInterfaces: (c) => (c.config.clusterMode?.vpc ? lambdaVpcStatements(c.config.clusterMode.vpc) : []),
 };
 
 /** Adds the statements of the handler's capabilities to its role, in FUNCTION_CAPABILITIES order. */
 export function grantCapabilities(name: HandlerName, role: iam.Role, c: GrantContext): void {
-  for (const cap of FUNCTION_CAPABILITIES[name]) {
+  for (const cap of capabilitiesOf(name, c.config)) {
     for (const st of CAPABILITY_STATEMENTS[cap](c)) role.addToPrincipalPolicy(st);
   }
 }

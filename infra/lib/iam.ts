@@ -10,7 +10,7 @@
  */
 import { Aws } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
-import { CLUSTER_TAG_OWNED as OWNED } from '../../lib/contracts.js';
+import { CLUSTER_TAG_OWNED as OWNED, CLUSTER_WATCHER_EKS_ACTIONS } from '../../lib/contracts.js';
 import type { ResolvedConfig } from './config.js';
 
 function arn(service: string, resource: string, region: string = Aws.REGION): string {
@@ -284,6 +284,69 @@ export function lifecycleStatements(cfg: ResolvedConfig): iam.PolicyStatement[] 
       resources: cfg.nodeAutoScalingGroupNames.map((n) =>
         arn('autoscaling', `autoScalingGroup:*:autoScalingGroupName/${n}`),
       ),
+    }),
+  ];
+}
+
+/** Cluster mode, auth `eks`: the watcher reads the endpoint and CA of the one cluster (CLUSTER_WATCHER_EKS_ACTIONS). */
+export function eksClusterStatements(eksClusterName: string): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'EksDescribeWatchedCluster',
+      // Only this cluster, in the stack's region. The Kubernetes calls themselves are authorized by the cluster
+      // (an EKS access entry for this role), not by IAM.
+      actions: [...CLUSTER_WATCHER_EKS_ACTIONS],
+      resources: [arn('eks', `cluster/${eksClusterName}`)],
+    }),
+  ];
+}
+
+/**
+ * Cluster mode, auth `kubeconfig`: read the one secret. No kms:Decrypt: the secret must be encrypted with the AWS
+ * managed key aws/secretsmanager, which Secrets Manager uses on the caller's behalf.
+ */
+export function kubeconfigSecretStatements(secretArn: string): iam.PolicyStatement[] {
+  return [
+    new iam.PolicyStatement({
+      sid: 'ReadKubeconfigSecret',
+      actions: ['secretsmanager:GetSecretValue'],
+      resources: [secretArn],
+    }),
+  ];
+}
+
+/**
+ * What Lambda does with a VPC function's role (AWSLambdaVPCAccessExecutionRole's EC2 actions, inline and scoped):
+ * create the function's network interfaces only in the given subnets with the given security groups, and manage
+ * network interfaces. Describe has no resource-level permission; Delete/Assign/Unassign are authorized against the
+ * interface alone, whose ID Lambda picks.
+ */
+export function lambdaVpcStatements(vpc: {
+  readonly subnetIds: readonly string[];
+  readonly securityGroupIds: readonly string[];
+}): iam.PolicyStatement[] {
+  const interfaces = arn('ec2', 'network-interface/*');
+  return [
+    new iam.PolicyStatement({
+      sid: 'LambdaVpcDescribe',
+      actions: ['ec2:DescribeNetworkInterfaces', 'ec2:DescribeSubnets'],
+      resources: ['*'],
+    }),
+    new iam.PolicyStatement({
+      sid: 'LambdaVpcCreateInterfaces',
+      // CreateNetworkInterface is authorized against the new interface, its subnet and each security group: the
+      // subnet and groups must be the ones given.
+      actions: ['ec2:CreateNetworkInterface'],
+      resources: [
+        interfaces,
+        ...vpc.subnetIds.map((s) => arn('ec2', `subnet/${s}`)),
+        ...vpc.securityGroupIds.map((g) => arn('ec2', `security-group/${g}`)),
+      ],
+    }),
+    new iam.PolicyStatement({
+      sid: 'LambdaVpcManageInterfaces',
+      actions: ['ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'],
+      resources: [interfaces],
     }),
   ];
 }

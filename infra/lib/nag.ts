@@ -5,9 +5,10 @@
  */
 import { Stack, Validations, type CfnResource } from 'aws-cdk-lib';
 import type { IConstruct } from 'constructs';
-import { FUNCTION_CAPABILITIES } from './grants.js';
+import { capabilitiesOf } from './grants.js';
 import type { ServiceController } from './service-controller.js';
-import { HANDLERS } from './bundling.js';
+import { CLUSTER_WATCHER, type HandlerName } from './bundling.js';
+import { deployedEntries } from './parts.js';
 
 function ack(scope: IConstruct, id: string, reason: string): void {
   Validations.of(scope).acknowledge({ id, reason });
@@ -61,15 +62,16 @@ function acknowledgeApi(c: ServiceController): void {
 
 export function acknowledgeNagFindings(c: ServiceController): void {
   acknowledgeApi(c);
-  for (const name of HANDLERS) acknowledgeHandler(c, name);
+  for (const [name] of deployedEntries(c.functions)) acknowledgeHandler(c, name);
   acknowledgeShared(c);
+  acknowledgeClusterMode(c);
 }
 
 /** One handler's function and role: runtime, log group, and the wildcards its capabilities need. */
-function acknowledgeHandler(c: ServiceController, name: (typeof HANDLERS)[number]): void {
-  const fn = c.functions[name];
-  const role = c.roles[name];
-  const caps = FUNCTION_CAPABILITIES[name];
+function acknowledgeHandler(c: ServiceController, name: HandlerName): void {
+  const fn = c.functions[name]!;
+  const role = c.roles[name]!;
+  const caps = capabilitiesOf(name, c.config);
   ack(
     fn,
     'AwsSolutions-L1',
@@ -85,7 +87,8 @@ function acknowledgeHandler(c: ServiceController, name: (typeof HANDLERS)[number
     role,
     'AwsSolutions-IAM5[Resource::*]',
     'Only for actions AWS does not scope to resources: X-Ray PutTraceSegments/PutTelemetryRecords (active ' +
-      'tracing) and read-only EC2/ELBv2 Describe*.',
+      'tracing) and read-only EC2/ELBv2 Describe*' +
+      (caps.includes('vpcNetworkInterfaces') ? ' (including Lambda’s ec2:DescribeNetworkInterfaces).' : '.'),
   );
   if (caps.includes('elbv2Write') || caps.includes('elbv2Targets')) {
     for (const r of caps.includes('elbv2Write')
@@ -158,4 +161,26 @@ function acknowledgeShared(c: ServiceController): void {
     'AwsSolutions-IAM5[Resource::*]',
     'Only dynamodb:ListStreams, which AWS does not scope to resources; the stream reads are on the table stream ARN.',
   );
+}
+
+/** Cluster mode: the watcher's network interfaces (VPC placement) and its scheduler. */
+function acknowledgeClusterMode(c: ServiceController): void {
+  const role = c.roles[CLUSTER_WATCHER];
+  const watcher = c.functions[CLUSTER_WATCHER];
+  if (!role || !watcher) return;
+  if (capabilitiesOf(CLUSTER_WATCHER, c.config).includes('vpcNetworkInterfaces')) {
+    ack(
+      role,
+      `AwsSolutions-IAM5[Resource::${EC2('network-interface/*')}]`,
+      'Lambda creates and deletes the VPC function’s network interfaces with the function’s role, under IDs it ' +
+        'picks; creation is limited to the given subnets and security groups (named by ARN).',
+    );
+  }
+  if (c.clusterWatcherSchedulerRole) {
+    ack(
+      c.clusterWatcherSchedulerRole,
+      `AwsSolutions-IAM5[Resource::${arnToken(watcher)}:*]`,
+      'Scheduler may invoke the cluster watcher function and its versions/aliases; nothing else.',
+    );
+  }
 }

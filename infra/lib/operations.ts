@@ -11,9 +11,8 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { ALARMED_METRICS, METRIC } from '../../lib/contracts.js';
-import { HANDLERS } from './bundling.js';
 import { bundleId } from './functions.js';
-import type { ControllerParts } from './parts.js';
+import { deployedEntries, type ControllerParts } from './parts.js';
 
 type OpsContext = Omit<ControllerParts, 'roles' | 'documentArn'>;
 type AddAlarm = (id: string, a: cloudwatch.AlarmProps) => cloudwatch.Alarm;
@@ -117,10 +116,10 @@ function addMetricAlarms(c: OpsContext, alarm: AddAlarm): void {
 }
 
 function addFunctionErrorAlarms(c: OpsContext, alarm: AddAlarm): void {
-  for (const name of HANDLERS) {
+  for (const [name, fn] of deployedEntries(c.functions)) {
     alarm(`${bundleId(name)}Errors`, {
       alarmDescription: `${name} invocations fail (unhandled errors, timeouts, out of memory).`,
-      metric: c.functions[name].metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
+      metric: fn.metricErrors({ period: FIVE_MINUTES, statistic: 'Sum' }),
       threshold: 0,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 2,
@@ -150,7 +149,7 @@ function addDashboard(scope: Construct, c: OpsContext, alarms: cloudwatch.Alarm[
 
 /** One metric of every handler, labelled with its construct id. */
 const perFunction = (c: OpsContext, m: (fn: NodejsFunction) => cloudwatch.IMetric) =>
-  HANDLERS.map((n) => m(c.functions[n]));
+  deployedEntries(c.functions).map(([, fn]) => m(fn));
 const minute = (f: lambda.IFunction) => ({ period: Duration.minutes(1), label: f.node.id });
 
 function functionWidgets(c: OpsContext): cloudwatch.GraphWidget[] {

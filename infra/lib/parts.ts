@@ -10,7 +10,7 @@ import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as events from 'aws-cdk-lib/aws-events';
 import type { NodejsFunction } from 'aws-cdk-lib/aws-lambda-nodejs';
-import type { HandlerName } from './bundling.js';
+import { HANDLERS, type CoreHandlerName, type HandlerName } from './bundling.js';
 import type { ResolvedConfig } from './config.js';
 
 export interface Storage {
@@ -35,9 +35,20 @@ export interface DataplaneDocument {
   readonly documentArn: string;
 }
 
+/** One entry per deployed handler: the core ones always, the cluster watcher only in cluster mode. */
+export type HandlerMap<T> = Record<CoreHandlerName, T> & { readonly 'cluster-watcher'?: T };
+
 export interface Handlers {
-  readonly functions: Record<HandlerName, NodejsFunction>;
-  readonly roles: Record<HandlerName, iam.Role>;
+  readonly functions: HandlerMap<NodejsFunction>;
+  readonly roles: HandlerMap<iam.Role>;
+}
+
+/** The deployed handlers' entries of a HandlerMap, in HANDLERS order. */
+export function deployedEntries<T>(map: HandlerMap<T>): [HandlerName, T][] {
+  return HANDLERS.flatMap((n): [HandlerName, T][] => {
+    const v = map[n];
+    return v === undefined ? [] : [[n, v]];
+  });
 }
 
 /** Everything a concern may read once the earlier concerns have run. */

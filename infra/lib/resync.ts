@@ -12,9 +12,8 @@ import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import type { Construct } from 'constructs';
 import { AWS_EVENTS } from '../../lib/contracts.js';
-import { HANDLERS } from './bundling.js';
 import { asyncTarget } from './event-path.js';
-import type { ControllerParts } from './parts.js';
+import { deployedEntries, type ControllerParts } from './parts.js';
 
 /** ELBv2 API calls that change load balancers, listeners, target groups or their tags (CloudTrail eventName). */
 export const ELBV2_MUTATING_CALLS = [
@@ -88,7 +87,7 @@ function addDriftRule(scope: Construct, c: ResyncContext): void {
           {
             userIdentity: {
               sessionContext: {
-                sessionIssuer: { arn: [{ 'anything-but': HANDLERS.map((n) => c.roles[n].roleArn) }] },
+                sessionIssuer: { arn: [{ 'anything-but': deployedEntries(c.roles).map(([, r]) => r.roleArn) }] },
               },
             },
           },

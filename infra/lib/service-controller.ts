@@ -7,6 +7,7 @@
  *                SSM command invocation status of our document      --> ssm-status
  *                (optional) ELBv2 API calls by others via CloudTrail  --> resync
  *   Scheduler rate(N minutes)                                         --> resync
+ *   (cluster mode) Scheduler rate(1 minute)                           --> cluster-watcher --list+watch--> cluster
  *   push queue (standard, 2 s batching window, concurrency <= 2)      --> dataplane-push --SSM Run Command--> nodes
  *
  * Every failure path ends in a dead-letter queue with an alarm: delivery failures of EventBridge/Scheduler/async
@@ -29,14 +30,14 @@ import type * as ssm from 'aws-cdk-lib/aws-ssm';
 import { Construct } from 'constructs';
 import { POWERTOOLS_SERVICE_NAME } from '../../lib/contracts.js';
 import { addApi } from './api.js';
-import type { HandlerName } from './bundling.js';
 import { resolveConfig, type ResolvedConfig, type ServiceControllerProps } from './config.js';
 import { addDataplaneDocument, addDataplanePaths } from './dataplane.js';
+import { addClusterWatcherSchedule } from './cluster-mode.js';
 import { addBus, addObjectChangePath, addQueues } from './event-path.js';
 import { addHandlers } from './functions.js';
 import { addNodeLifecycle } from './node-lifecycle.js';
 import { addObservability, addOutputs } from './operations.js';
-import type { ControllerParts } from './parts.js';
+import type { ControllerParts, HandlerMap } from './parts.js';
 import { addResync } from './resync.js';
 import { addStorage } from './storage.js';
 
@@ -67,8 +68,9 @@ export class ServiceController extends Construct implements ControllerParts {
   readonly eventsDlq: sqs.Queue;
   readonly pushQueue: sqs.Queue;
   readonly pushDlq: sqs.Queue;
-  readonly functions: Record<HandlerName, NodejsFunction>;
-  readonly roles: Record<HandlerName, iam.Role>;
+  /** One per deployed handler (the cluster watcher only in cluster mode). */
+  readonly functions: HandlerMap<NodejsFunction>;
+  readonly roles: HandlerMap<iam.Role>;
   /** The Kubernetes API function and its Function URL (the ApiUrl output). */
   readonly apiFunction: NodejsFunction;
   readonly apiUrl: lambda.FunctionUrl;
@@ -77,6 +79,8 @@ export class ServiceController extends Construct implements ControllerParts {
   readonly alarms: cloudwatch.Alarm[];
   readonly powertoolsServiceName = POWERTOOLS_SERVICE_NAME;
   readonly schedulerRole: iam.Role;
+  /** Cluster mode: the role EventBridge Scheduler starts the watcher with; undefined otherwise. */
+  readonly clusterWatcherSchedulerRole: iam.Role | undefined;
 
   constructor(scope: Construct, id: string, props: ServiceControllerConstructProps) {
     super(scope, id);
@@ -115,6 +119,7 @@ export class ServiceController extends Construct implements ControllerParts {
     this.changeLogPipeRole = addObjectChangePath(this, this);
     addNodeLifecycle(this, this);
     this.schedulerRole = addResync(this, this);
+    this.clusterWatcherSchedulerRole = addClusterWatcherSchedule(this, this);
     addDataplanePaths(this, this);
     const ops = addObservability(this, this);
     this.alarms = ops.alarms;

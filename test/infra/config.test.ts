@@ -200,3 +200,135 @@ describe('propsFromContext', () => {
     expect(() => propsFromContext((k) => ctx[k])).toThrow(/context enableDriftRule: Invalid value: "yes"/);
   });
 });
+
+describe('clusterMode', () => {
+  const SECRET = 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/kubeconfig-AbC123';
+  const mode = (m: Record<string, unknown>) => ({ clusterMode: m as unknown as ServiceControllerProps['clusterMode'] });
+
+  it('is off by default; on, it resolves auth, defaults the flags and places the watcher only with both lists', () => {
+    expect(resolveConfig(base).clusterMode).toBeUndefined();
+    expect(resolveConfig({ ...base, ...mode({ auth: { eksClusterName: ' prod-eks ' } }) }).clusterMode).toEqual({
+      auth: { kind: 'eks', eksClusterName: 'prod-eks' },
+      defaultLoadBalancerClass: false,
+      dataPlane: false,
+      vpc: undefined,
+    });
+    const c = resolveConfig({
+      ...base,
+      ...mode({
+        auth: { kubeconfigSecretArn: SECRET },
+        defaultLoadBalancerClass: true,
+        dataPlane: true,
+        subnetIds: ['subnet-0123abcd'],
+        securityGroupIds: ['sg-0123abcd'],
+      }),
+    });
+    expect(c.clusterMode).toEqual({
+      auth: { kind: 'kubeconfig', kubeconfigSecretArn: SECRET },
+      defaultLoadBalancerClass: true,
+      dataPlane: true,
+      vpc: { subnetIds: ['subnet-0123abcd'], securityGroupIds: ['sg-0123abcd'] },
+    });
+  });
+
+  it.each<[Record<string, unknown>, string]>([
+    [{}, 'clusterMode.auth: Required value: give exactly one of eksClusterName and kubeconfigSecretArn'],
+    [{ auth: {} }, 'clusterMode.auth: Required value'],
+    [
+      { auth: { eksClusterName: 'a', kubeconfigSecretArn: SECRET } },
+      'clusterMode.auth: Invalid value: {"eksClusterName":"a","kubeconfigSecretArn":"' +
+        SECRET +
+        '"}: give exactly one of eksClusterName and kubeconfigSecretArn, not both',
+    ],
+    [
+      { auth: { eksClusterName: '-prod' } },
+      'clusterMode.auth.eksClusterName: Invalid value: "-prod": must be an EKS cluster name',
+    ],
+    [{ auth: { eksClusterName: 'x'.repeat(101) } }, 'clusterMode.auth.eksClusterName: Invalid value'],
+    [{ auth: { eksClusterName: 'my.cluster' } }, 'clusterMode.auth.eksClusterName: Invalid value: "my.cluster"'],
+    [
+      { auth: { kubeconfigSecretArn: 'arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/kubeconfig' } },
+      'clusterMode.auth.kubeconfigSecretArn: Invalid value: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/kubeconfig": must be the complete ARN of a Secrets Manager secret, with the 6-character suffix',
+    ],
+    [
+      { auth: { kubeconfigSecretArn: 'arn:aws:s3:::bucket/kubeconfig-AbC123' } },
+      'clusterMode.auth.kubeconfigSecretArn: Invalid value: "arn:aws:s3:::bucket/kubeconfig-AbC123"',
+    ],
+    [{ auth: { kubeconfigSecretArn: 'prod/kubeconfig' } }, 'clusterMode.auth.kubeconfigSecretArn: Invalid value'],
+    [
+      { auth: { eksClusterName: 'a' }, subnetIds: ['subnet-0123abcd'] },
+      'clusterMode.securityGroupIds: Required value: the watcher in subnets needs security groups too',
+    ],
+    [
+      { auth: { eksClusterName: 'a' }, securityGroupIds: ['sg-0123abcd'] },
+      'clusterMode.subnetIds: Required value: security groups are only used with subnets',
+    ],
+    [
+      { auth: { eksClusterName: 'a' }, subnetIds: ['subnet-xyz'], securityGroupIds: ['sg-0123abcd'] },
+      'clusterMode.subnetIds[0]: Invalid value: "subnet-xyz": must be a subnet ID',
+    ],
+    [
+      { auth: { eksClusterName: 'a' }, subnetIds: ['subnet-0123abcd'], securityGroupIds: ['sg-1', 'sg-0123abcd'] },
+      'clusterMode.securityGroupIds[0]: Invalid value: "sg-1": must be a security group ID',
+    ],
+    [
+      {
+        auth: { eksClusterName: 'a' },
+        subnetIds: ['subnet-0123abcd', 'subnet-0123abcd'],
+        securityGroupIds: ['sg-0123abcd'],
+      },
+      'clusterMode.subnetIds[1]: Duplicate value: "subnet-0123abcd"',
+    ],
+    [
+      {
+        auth: { eksClusterName: 'a' },
+        subnetIds: ['subnet-0123abcd'],
+        securityGroupIds: ['a', 'b', 'c', 'd', 'e', 'f'].map((x) => `sg-0123abc${x}`),
+      },
+      'at most 5 security groups (a Lambda limit)',
+    ],
+    [
+      { auth: { eksClusterName: 'a' }, dataPlane: 'yes' },
+      'clusterMode.dataPlane: Invalid value: "yes": must be true or false',
+    ],
+  ])('%j -> %s', (m, message) => {
+    const e = errorOf(mode(m));
+    expect(e.message).toContain('ServiceController "ServiceController" is invalid: ');
+    expect(e.message).toContain(message);
+  });
+
+  it('reports cluster-mode problems together with the others', () => {
+    const e = errorOf({ nodePortRange: '2-1', ...mode({ auth: { eksClusterName: '' } }) });
+    expect(e.causes.map((c) => c.field)).toEqual(['nodePortRange', 'clusterMode.auth.eksClusterName']);
+  });
+
+  it('reads flat context keys; any of them turns cluster mode on', () => {
+    const baseCtx: Record<string, unknown> = { ...base };
+    const ctx: Record<string, unknown> = {
+      ...base,
+      clusterModeEksClusterName: 'prod-eks',
+      clusterModeDataPlane: 'true',
+      clusterModeSubnetIds: 'subnet-0123abcd, subnet-0123abce',
+      clusterModeSecurityGroupIds: ['sg-0123abcd'],
+    };
+    const props = propsFromContext((k) => ctx[k]);
+    expect(props.clusterMode).toEqual({
+      auth: { eksClusterName: 'prod-eks' },
+      dataPlane: true,
+      subnetIds: ['subnet-0123abcd', 'subnet-0123abce'],
+      securityGroupIds: ['sg-0123abcd'],
+    });
+    expect(resolveConfig(props).clusterMode?.vpc?.subnetIds).toHaveLength(2);
+    const kc = propsFromContext((k) =>
+      k === 'clusterModeKubeconfigSecretArn' ? SECRET : k === 'clusterModeDefaultLoadBalancerClass' ? 'false' : ctx[k],
+    );
+    expect(kc.clusterMode?.auth).toEqual({ eksClusterName: 'prod-eks', kubeconfigSecretArn: SECRET });
+    expect(() => resolveConfig(kc)).toThrow(/clusterMode.auth: Invalid value: .*not both/);
+    expect('clusterMode' in propsFromContext((k) => baseCtx[k])).toBe(false);
+    const noAuth = propsFromContext((k) => (k === 'clusterModeDataPlane' ? 'true' : baseCtx[k]));
+    expect(() => resolveConfig(noAuth)).toThrow(/clusterMode.auth: Required value/);
+    expect(() => propsFromContext((k) => (k === 'clusterModeDataPlane' ? 'on' : undefined))).toThrow(
+      /context clusterModeDataPlane: Invalid value: "on"/,
+    );
+  });
+});

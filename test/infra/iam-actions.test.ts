@@ -8,18 +8,21 @@
 import { Stack } from 'aws-cdk-lib';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { API_HANDLER, BUNDLES, handlerEntry, type BundleName } from '../../infra/lib/bundling.js';
+import type { ServiceControllerProps } from '../../infra/lib/config.js';
 import { ServiceControllerStack } from '../../infra/lib/stack.js';
 import { appWithCdkJson } from './helpers.js';
 import { actionsFor, sdkCallsByEntry, type SdkCall } from './sdk-actions.js';
 
-type Statement = { Action: string | string[]; Resource: unknown; Effect: string };
+type Statement = { Sid?: string; Action: string | string[]; Resource: unknown; Effect: string };
 type Template = { Resources: Record<string, { Type: string; Properties: Record<string, unknown> }> };
 
 /** A grant that no SDK call in our code accounts for, and why the role needs it anyway. */
 interface Exception {
   actions: readonly string[];
   /** Logical-ID prefix of the resource every statement granting it must be on; '*' for Resource "*". */
-  resource: string;
+  resource?: string;
+  /** Instead of resource: the Sid prefix of the statements granting it (statements on ARNs of no stack resource). */
+  sid?: string;
   /** Which functions hold it ('all' or a list). */
   functions: 'all' | readonly BundleName[];
   why: string;
@@ -65,7 +68,7 @@ const EXCEPTIONS: readonly Exception[] = [
   {
     actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes', 'sqs:GetQueueUrl'],
     resource: 'ControllerDeliveryDlq',
-    functions: ['node-events', 'resync', 'ssm-status'],
+    functions: ['node-events', 'resync', 'ssm-status', 'cluster-watcher'],
     why: 'the on-failure destination of asynchronous invocations: Lambda sends the failed event with the role',
   },
   {
@@ -73,6 +76,19 @@ const EXCEPTIONS: readonly Exception[] = [
     resource: '*elasticloadbalancing',
     functions: ['service-events', 'resync'],
     why: 'the account’s first CreateLoadBalancer makes ELBv2 create its service-linked role on the caller’s behalf',
+  },
+  {
+    actions: [
+      'ec2:DescribeNetworkInterfaces',
+      'ec2:DescribeSubnets',
+      'ec2:CreateNetworkInterface',
+      'ec2:DeleteNetworkInterface',
+      'ec2:AssignPrivateIpAddresses',
+      'ec2:UnassignPrivateIpAddresses',
+    ],
+    sid: 'LambdaVpc',
+    functions: ['cluster-watcher'],
+    why: 'a VPC function: Lambda creates and manages its network interfaces with the function’s role',
   },
 ];
 
@@ -82,6 +98,7 @@ const ROLE_PREFIX: Record<BundleName, string> = {
   resync: 'ControllerResyncRole',
   'ssm-status': 'ControllerSsmStatusRole',
   'dataplane-push': 'ControllerDataplanePushRole',
+  'cluster-watcher': 'ControllerClusterWatcherRole',
   [API_HANDLER]: 'ControllerApiRole',
 };
 
@@ -127,8 +144,9 @@ function grantsOf(json: Template, fn: BundleName): { granted: Set<string>; excep
           (e) =>
             e.actions.includes(action) &&
             (e.functions === 'all' || e.functions.includes(fn)) &&
-            refs.length > 0 &&
-            refs.every((ref) => matches(ref, e.resource)),
+            (e.sid !== undefined
+              ? st.Sid?.startsWith(e.sid) === true
+              : refs.length > 0 && refs.every((ref) => matches(ref, e.resource!))),
         );
         (ex ? excepted : granted).add(action);
       }
@@ -138,29 +156,60 @@ function grantsOf(json: Template, fn: BundleName): { granted: Set<string>; excep
 }
 
 let json: Template;
+/** Cluster mode's two auth modes (the watcher's role differs by them): its grants are the union of both. */
+let clusterJson: Template[];
 let sent: Map<BundleName, SdkCall[]>;
+
+function synth(id: string, controller: ServiceControllerProps): Template {
+  const app = appWithCdkJson({ 'aws:cdk:bundling-stacks': [] });
+  const stack = new ServiceControllerStack(app, id, {
+    controller,
+    env: { account: '123456789012', region: 'us-east-1' },
+  });
+  return app.synth().getStackArtifact(Stack.of(stack).artifactId).template as Template;
+}
+
+/** The grants of the function's role: for the watcher, in either auth mode (every capability is in one of them). */
+function grantsFor(fn: BundleName): { granted: Set<string>; excepted: Set<string> } {
+  if (fn !== 'cluster-watcher') return grantsOf(json, fn);
+  const all = clusterJson.map((t) => grantsOf(t, fn));
+  return {
+    granted: new Set(all.flatMap((g) => [...g.granted])),
+    excepted: new Set(all.flatMap((g) => [...g.excepted])),
+  };
+}
 
 beforeAll(() => {
   // The fully-featured stack (drift rule, lifecycle hooks, node security group): every capability is present.
-  const app = appWithCdkJson({ 'aws:cdk:bundling-stacks': [] });
-  const stack = new ServiceControllerStack(app, 'Prod', {
-    controller: {
-      clusterName: 'prod',
-      vpcId: 'vpc-0123456789abcdef0',
-      nodeSecurityGroupId: 'sg-0123456789abcdef0',
-      nodeAutoScalingGroupNames: ['prod-nodes-a'],
-      enableDriftRule: true,
-    },
-    env: { account: '123456789012', region: 'us-east-1' },
+  const base = { clusterName: 'prod', vpcId: 'vpc-0123456789abcdef0' };
+  json = synth('Prod', {
+    ...base,
+    nodeSecurityGroupId: 'sg-0123456789abcdef0',
+    nodeAutoScalingGroupNames: ['prod-nodes-a'],
+    enableDriftRule: true,
   });
-  json = app.synth().getStackArtifact(Stack.of(stack).artifactId).template as Template;
+  clusterJson = [
+    synth('ClusterEks', {
+      ...base,
+      clusterMode: {
+        auth: { eksClusterName: 'prod' },
+        dataPlane: true,
+        subnetIds: ['subnet-0123456789abcdef0'],
+        securityGroupIds: ['sg-0123456789abcdef1'],
+      },
+    }),
+    synth('ClusterKubeconfig', {
+      ...base,
+      clusterMode: { auth: { kubeconfigSecretArn: 'arn:aws:secretsmanager:us-east-1:123456789012:secret:k-AbC123' } },
+    }),
+  ];
   const byEntry = sdkCallsByEntry(BUNDLES.map((b) => handlerEntry(b)));
   sent = new Map(BUNDLES.map((b) => [b, byEntry.get(handlerEntry(b)) ?? []]));
 }, 180_000);
 
 describe.each(BUNDLES)('%s', (fn) => {
   it('its role grants every action its code sends', () => {
-    const { granted } = grantsOf(json, fn);
+    const { granted } = grantsFor(fn);
     const missing = sent
       .get(fn)!
       .filter((c) => !granted.has(c.action))
@@ -169,7 +218,7 @@ describe.each(BUNDLES)('%s', (fn) => {
   });
 
   it('its role grants nothing its code does not send (besides the listed exceptions)', () => {
-    const { granted } = grantsOf(json, fn);
+    const { granted } = grantsFor(fn);
     const used = new Set(sent.get(fn)!.map((c) => c.action));
     const unused = [...granted].filter((a) => !used.has(a)).sort();
     expect(unused, `${fn}'s role grants actions no code of it sends`).toEqual([]);
@@ -188,6 +237,8 @@ describe('the derivation', () => {
     expect(actions('ssm-status')).not.toContain('ssm:GetCommandInvocation');
     expect(actions('dataplane-push')).toContain('ssm:SendCommand');
     expect(actions(API_HANDLER)).toContain('dynamodb:BatchGetItem');
+    expect(actions('cluster-watcher')).toContain('eks:DescribeCluster');
+    expect(actions('cluster-watcher')).toContain('secretsmanager:GetSecretValue');
   });
 
   it('maps SDK commands and paginators to IAM actions', () => {

@@ -29,6 +29,8 @@ export const SERVICE_PREFIX: Record<string, string> = {
   'client-eventbridge': 'events',
   'client-auto-scaling': 'autoscaling',
   'client-sts': 'sts',
+  'client-eks': 'eks',
+  'client-secrets-manager': 'secretsmanager',
 };
 
 /**

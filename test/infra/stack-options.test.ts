@@ -34,3 +34,11 @@ it('reserveConcurrency: resync and dataplane-push run one at a time; the others 
 it('synthesizes without subnetIds', () => {
   expect(fn('ControllerResync').Properties.Environment).not.toHaveProperty('Variables.SUBNET_IDS');
 });
+
+it('without clusterMode: no watcher, no schedule or role for it, one schedule (resync)', () => {
+  const ids = [...Object.keys(json.Resources), ...Object.keys((json as { Outputs?: object }).Outputs ?? {})];
+  expect(ids.filter((id) => id.includes('ClusterWatcher'))).toEqual([]);
+  const schedules = Object.values(json.Resources).filter((r) => r.Type === 'AWS::Scheduler::Schedule');
+  expect(schedules).toHaveLength(1);
+  expect(JSON.stringify(json)).not.toMatch(/CLUSTER_MODE_|eks:|secretsmanager:|NetworkInterface/);
+});

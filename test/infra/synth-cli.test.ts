@@ -61,4 +61,17 @@ describe('cdk synth (CLI, offline, no credentials)', () => {
       'ServiceController "context" is invalid: [nodePortRange: Invalid value: "32767-30000": min must not be greater than max, resyncIntervalMinutes: Invalid value: 0: must be a whole number of minutes, at least 1]',
     );
   }, 60_000);
+
+  it('reads cluster mode from -c keys and fails clearly on a bad one', () => {
+    const r = synth([
+      '-c',
+      'clusterModeKubeconfigSecretArn=arn:aws:secretsmanager:eu-west-1:123456789012:secret:kubeconfig',
+      '-c',
+      'clusterModeSubnetIds=subnet-0123abcd',
+    ]);
+    expect(r.status).not.toBe(0);
+    expect(r.stderr).toContain(
+      'ServiceController "context" is invalid: [clusterMode.auth.kubeconfigSecretArn: Invalid value: "arn:aws:secretsmanager:eu-west-1:123456789012:secret:kubeconfig": must be the complete ARN of a Secrets Manager secret, with the 6-character suffix Secrets Manager appends (arn:aws:secretsmanager:<region>:<account>:secret:<name>-AbCdEf), clusterMode.securityGroupIds: Required value: the watcher in subnets needs security groups too]',
+    );
+  }, 60_000);
 });
