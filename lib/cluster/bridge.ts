@@ -25,7 +25,7 @@ import {
 } from './mirror.js';
 import { EVENT_SOURCE_COMPONENT, LB_CLEANUP_FINALIZER } from './names.js';
 import { eligibilityChanged, eligibilityOf } from './nodes.js';
-import { MirrorLedger, NodeEligibilityRecords, type NodeEligibility } from './records.js';
+import { compareResourceVersions, MirrorLedger, NodeEligibilityRecords, type NodeEligibility } from './records.js';
 import type { RemoteCluster, RemoteEvent } from './remote.js';
 
 export interface BridgeDeps {
@@ -74,10 +74,19 @@ export class ClusterBridge {
     await this.converge(svc);
   }
 
-  /** A full list replaced what is known: Services missing from it are gone (their DELETED may never come). */
-  async relistedServices(items: V1Service[], listRv: string): Promise<void> {
+  /**
+   * A full list replaced what is known: Services missing from it are gone (their DELETED may never come). Items at
+   * or below `appliedUpTo` (the watch checkpoint: every change up to it was applied) are only remembered, for the
+   * write-back; newer ones are applied.
+   */
+  async relistedServices(items: V1Service[], listRv: string, appliedUpTo?: string): Promise<void> {
     this.services.clear();
-    for (const s of items) await this.onService({ type: 'ADDED', object: s });
+    for (const s of items) {
+      const rv = s.metadata?.resourceVersion ?? '';
+      if (appliedUpTo && s.metadata?.uid && compareResourceVersions(rv, appliedUpTo) <= 0 && rv !== '')
+        this.services.set(s.metadata.uid, s);
+      else await this.onService({ type: 'ADDED', object: s });
+    }
     const live = new Set(items.map((s) => s.metadata?.uid));
     for (const m of await this.mirrors()) {
       const uid = sourceUidOf(m)!;

@@ -2,11 +2,12 @@
  * One run of cluster mode's watcher (a scheduled Lambda invocation, or a loop in local mode and tests):
  * 1. take the lease (exactly one watcher; a start that finds it held by a run that ends soon stands by and takes over
  *    when it is released, so consecutive runs leave no gap; otherwise it returns at once);
- * 2. per resource, resume the watch from the checkpoint, or list first (no checkpoint, or 410 Gone);
+ * 2. per resource, list (as an informer starts, and again on 410 Gone), applying only items newer than the
+ *    checkpoint (every change up to it was applied by an earlier run), then watch from the list's resourceVersion;
  * 3. apply each delivery through the bridge, one at a time across resources (one queue), and write back the status,
  *    Events and finalizers every `writeBackEveryMs`;
  * 4. stop at the deadline or when the lease is lost, save the checkpoints, release the lease.
- * A run killed anywhere loses nothing: the next one resumes from the last checkpoint, the ledger refuses what is
+ * A run killed anywhere loses nothing: the next one applies what is newer than the last checkpoint, the ledger refuses what is
  * older than applied, and every write-back is level-based.
  */
 import type { V1Node, V1Service } from '@kubernetes/client-node';
@@ -31,6 +32,8 @@ export interface WatcherOptions {
   /** The lease is renewed this often and expires `3 *` this after the last renewal (default 10 s). */
   renewEveryMs?: number;
   now?: () => number;
+  /** How long a start may wait for the holder to end before it gives up (default 90 s). */
+  standbyMaxMs?: number;
   /** Ends the run early (local mode's Ctrl-C, tests). */
   signal?: AbortSignal;
 }
@@ -43,6 +46,9 @@ export interface WatcherRun {
   events: number;
   relists: number;
 }
+
+/** A start comes every minute: the one before the holder's end, or the one after, takes over. */
+const STANDBY_MAX_MS = 90_000;
 
 const sleep = (ms: number, signal?: AbortSignal) =>
   new Promise<void>((resolve) => {
@@ -105,7 +111,9 @@ async function takeLease(o: WatcherOptions, now: () => number, renewEvery: numbe
     const got = await o.lease.acquire(o.deadline);
     if (got.acquired) return true;
     const freeAt = Math.min(got.expiresAt, got.endsAt || got.expiresAt);
-    if (freeAt >= o.deadline - renewEvery) {
+    // Standing by is billed: only for a holder that ends within the standby window (a start comes every minute, so
+    // one or two standbys cover the hand-over), and only when this run would still have time to watch.
+    if (freeAt >= o.deadline - renewEvery || freeAt - now() > (o.standbyMaxMs ?? STANDBY_MAX_MS)) {
       o.log.info('another watcher holds the lease', {
         holder: got.holder,
         until: new Date(got.expiresAt).toISOString(),
@@ -124,8 +132,10 @@ async function watchResource(
   run: WatcherRun,
   state: { nodesDirty: boolean },
 ): Promise<void> {
-  let rv = await o.checkpoints.get(resource);
-  let lastSaved = rv;
+  // Every run lists first, as an informer starts: the write-back needs every Service this controller serves, not only
+  // those that change during the run. The checkpoint says which listed items were applied already (not re-applied).
+  let lastSaved = await o.checkpoints.get(resource);
+  let rv: string | undefined;
   const save = async () => {
     if (rv && rv !== lastSaved) await o.checkpoints.set(resource, rv);
     lastSaved = rv;
@@ -141,7 +151,7 @@ async function watchResource(
   while (!signal.aborted) {
     try {
       if (!rv) {
-        rv = await q.run(() => relist(o, resource, state));
+        rv = await q.run(() => relist(o, resource, state, lastSaved));
         run.relists++;
         await save();
       }
@@ -160,9 +170,14 @@ async function watchResource(
   await save().catch((err: unknown) => o.log.warn('checkpoint not saved', { error: (err as Error).message }));
 }
 
-async function relist(o: WatcherOptions, resource: RemoteResource, state: { nodesDirty: boolean }): Promise<string> {
+async function relist(
+  o: WatcherOptions,
+  resource: RemoteResource,
+  state: { nodesDirty: boolean },
+  appliedUpTo: string | undefined,
+): Promise<string> {
   const { items, resourceVersion } = await o.remote.list(resource);
-  if (resource === 'services') await o.bridge.relistedServices(items as V1Service[], resourceVersion);
+  if (resource === 'services') await o.bridge.relistedServices(items as V1Service[], resourceVersion, appliedUpTo);
   else if (resource === 'nodes')
     state.nodesDirty = (await o.bridge.relistedNodes(items as V1Node[])) || state.nodesDirty;
   return resourceVersion;

@@ -5,7 +5,7 @@
  * finalizer and Events come back to the cluster. Deleting the Service removes every AWS resource, THEN the finalizer.
  */
 import { DescribeTargetHealthCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
-import { KubeConfig, type V1Node } from '@kubernetes/client-node';
+import type { V1Node } from '@kubernetes/client-node';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import { makeCluster, type Cluster } from '../lb/fixture.js';
 import { makeTestRuntime, RecordingLogger, type TestRuntime } from '../handlers/support.js';
 import { drainLog } from '../controller/support.js';
 import type { ClientMiddleware } from '../../lib/aws/clients.js';
+import { clusterNode, kubeConfigFor } from './support.js';
 
 /** Polls `check` every `everyMs` until it gives a value, up to `tries` times (kubectl is a process per call). */
 async function until<T>(what: string, check: () => Promise<T | undefined>, tries = 120, everyMs = 500): Promise<T> {
@@ -45,28 +46,6 @@ const counting: ClientMiddleware = {
       return next(args);
     },
 };
-
-/** The kubeconfig a cluster's admin would hand over (a token user), for client-node. */
-export function kubeConfigFor(api: TestApi): KubeConfig {
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ name: 'c', server: api.url, caData: Buffer.from(api.caCert).toString('base64') }],
-    users: [{ name: 'u', token: api.tokens.admin }],
-    contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
-    currentContext: 'c',
-  });
-  return kc;
-}
-
-/** The Node object the cluster's kubelet (and cloud-provider-aws) register for an instance. */
-export function clusterNode(name: string, instanceId: string, labels: Record<string, string> = {}): V1Node {
-  return {
-    apiVersion: 'v1',
-    kind: 'Node',
-    metadata: { name, labels: { 'kubernetes.io/hostname': name, ...labels } },
-    spec: { providerID: `aws:///us-east-1a/${instanceId}` },
-  } as V1Node;
-}
 
 const service = (ns: string, name: string, spec: string) => `apiVersion: v1
 kind: Service

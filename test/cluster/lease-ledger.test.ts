@@ -1,0 +1,105 @@
+/**
+ * The watcher's lease (exactly one run; hand-over without a gap; a dead holder's lease expires) and the ledger
+ * (older deliveries refused, an equal one admitted again, nothing after a tombstone), on the real store (moto).
+ */
+import { describe, expect, it } from 'vitest';
+import type { ApiServer } from '../../lib/api/server.js';
+import { ClusterBridge } from '../../lib/cluster/bridge.js';
+import { compareResourceVersions, MirrorLedger, WatchCheckpoints, WatcherLease } from '../../lib/cluster/records.js';
+import type { RemoteCluster } from '../../lib/cluster/remote.js';
+import { runWatcher } from '../../lib/cluster/watcher.js';
+import { DynamoStore } from '../../lib/store/store.js';
+import { ensureTable } from '../../lib/store/table.js';
+import { RecordingLogger } from '../handlers/support.js';
+import { motoClients, uniqueName } from '../support/aws.js';
+
+async function store() {
+  const { dynamodb } = motoClients();
+  const name = uniqueName('lease');
+  await ensureTable(dynamodb, name);
+  return new DynamoStore(dynamodb, name);
+}
+
+/** A cluster with nothing in it, whose watches last until aborted. */
+const emptyCluster: RemoteCluster = {
+  list: async () => ({ items: [], resourceVersion: '1' }),
+  watch: (_r, _v, _e, signal) => new Promise<void>((res) => signal.addEventListener('abort', () => res())),
+  setFinalizer: async () => undefined,
+  writeLoadBalancerStatus: async () => undefined,
+  upsertEvent: async () => undefined,
+};
+
+describe('the watcher lease', () => {
+  it('one holder; a dead holder’s lease expires; a released one is free at once; a lost one cannot be renewed', async () => {
+    const s = await store();
+    let now = 1_000_000;
+    const a = new WatcherLease(s, 'a', 30_000, () => now);
+    const b = new WatcherLease(s, 'b', 30_000, () => now);
+    expect(await a.acquire(now + 60_000)).toEqual({ acquired: true });
+    expect(await b.acquire(now + 60_000)).toMatchObject({ acquired: false, holder: 'a' });
+    now += 20_000;
+    expect(await a.renew(now + 60_000)).toBe(true);
+    now += 29_000;
+    expect((await b.acquire(now + 60_000)).acquired).toBe(false); // renewed 29 s ago: still a's
+    now += 2_000; // a stopped renewing (it died): 31 s since
+    expect(await b.acquire(now + 60_000)).toEqual({ acquired: true });
+    expect(await a.renew(now + 60_000)).toBe(false);
+    await b.release();
+    expect(await a.acquire(now + 60_000)).toEqual({ acquired: true });
+  });
+
+  it('a start stands by for a holder that ends soon and takes over; it gives up on one that ends late', async () => {
+    const s = await store();
+    const log = new RecordingLogger();
+    const bridge = new ClusterBridge({
+      api: {} as ApiServer,
+      records: s,
+      remote: emptyCluster,
+      settings: { defaultLoadBalancerClass: false, dataPlane: false },
+      log,
+    });
+    const opts = (holder: string, deadlineIn: number) => ({
+      bridge,
+      remote: emptyCluster,
+      lease: new WatcherLease(s, holder, 300),
+      checkpoints: new WatchCheckpoints(s),
+      resources: [] as const,
+      deadline: Date.now() + deadlineIn,
+      nodesChanged: async () => undefined,
+      log,
+      renewEveryMs: 100,
+      standbyMaxMs: 2_000,
+    });
+    const first = runWatcher(opts('first', 600));
+    await new Promise((r) => setTimeout(r, 100));
+    const late = await runWatcher({ ...opts('late', 10_000), standbyMaxMs: 200 });
+    expect(late).toMatchObject({ ran: false });
+    const started = Date.now();
+    const second = await runWatcher(opts('second', 1_500));
+    expect(second).toMatchObject({ ran: true, ended: 'deadline' });
+    expect(await first).toMatchObject({ ran: true, ended: 'deadline' });
+    // It took over when the first ended (about 500 ms after it started), not after the lease's expiry on top.
+    expect(Date.now() - started).toBeLessThan(2_500);
+  });
+});
+
+describe('the ledger', () => {
+  it('orders deliveries of one object and keeps a deleted one deleted', async () => {
+    const l = new MirrorLedger(await store());
+    expect(await l.admit('Service', 'u1', '5')).toBe(true);
+    expect(await l.admit('Service', 'u1', '4')).toBe(false); // older: a replay after a crash
+    expect(await l.admit('Service', 'u1', '5')).toBe(true); // the same again: finishes an interrupted apply
+    expect(await l.admit('Service', 'u1', '12')).toBe(true); // numeric, not text, order
+    await l.tombstone('Service', 'u1', '13');
+    expect(await l.admit('Service', 'u1', '14')).toBe(false);
+    expect(await l.isDeleted('Service', 'u1')).toBe(true);
+    expect(await l.admit('Service', 'u2', '3')).toBe(true); // another object is its own
+  });
+
+  it('compares decimal resourceVersions as numbers and anything else as unordered', () => {
+    expect(compareResourceVersions('9', '10')).toBe(-1);
+    expect(compareResourceVersions('100000000000000000001', '100000000000000000000')).toBe(1);
+    expect(compareResourceVersions('abc', '10')).toBe(0);
+    expect(compareResourceVersions('', '')).toBe(0);
+  });
+});
