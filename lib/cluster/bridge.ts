@@ -9,7 +9,7 @@
  *   (the controller removed its finalizer after the last AWS resource) our finalizer leaves the cluster's Service.
  * Node deliveries become eligibility records (lib/cluster/nodes.ts) and, when one changes, a target update.
  */
-import type { CoreV1Event, KubernetesObject, V1Node, V1Service } from '@kubernetes/client-node';
+import type { CoreV1Event, KubernetesObject, V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { ApiServer } from '../api/server.js';
 import type { Logger } from '../controller/controller.js';
 import { InvalidError, NotFoundError } from '../errors.js';
@@ -19,6 +19,8 @@ import {
   handlingOf,
   hasCleanupFinalizer,
   mirrorOf,
+  podMirrorOf,
+  podSourceUidOf,
   sourceUidOf,
   statusToWrite,
   type ClusterModeSettings,
@@ -218,6 +220,62 @@ export class ClusterBridge {
       await this.deps.remote.upsertEvent(out);
       this.copied.set(name, ev.count ?? 1);
     }
+  }
+
+  // ------------------------------------------------------------------------------------------ pods (data plane)
+
+  /** A cluster Pod (data plane on): its mirror follows, ordered by the same ledger; refused input is logged. */
+  async onPod(e: RemoteEvent): Promise<void> {
+    const pod = e.object as V1Pod;
+    const uid = pod.metadata?.uid ?? '';
+    if (!uid || e.type === 'BOOKMARK') return;
+    if (e.type === 'DELETED') {
+      await this.ledger.tombstone('Pod', uid, pod.metadata?.resourceVersion ?? '');
+      await this.deletePodMirror(pod.metadata?.namespace ?? 'default', pod.metadata?.name ?? '', uid);
+      return;
+    }
+    if (!(await this.ledger.admit('Pod', uid, pod.metadata?.resourceVersion ?? ''))) return;
+    const prev = await this.deps.api
+      .getPod(pod.metadata?.namespace ?? 'default', pod.metadata?.name ?? '')
+      .catch((err: unknown) => {
+        if (err instanceof NotFoundError) return undefined;
+        throw err;
+      });
+    if (prev && podSourceUidOf(prev) !== uid) {
+      // An earlier Pod of that name: it goes first; this one is written on its next delivery or the next list.
+      if (podSourceUidOf(prev))
+        await this.deletePodMirror(prev.metadata!.namespace!, prev.metadata!.name!, podSourceUidOf(prev));
+      return;
+    }
+    try {
+      await this.deps.api.applyPod(podMirrorOf(pod));
+    } catch (err) {
+      if (!(err instanceof InvalidError)) throw err;
+      this.deps.log.warn('cluster Pod not mirrored: invalid here', { key: keyOf(pod), error: err.message });
+    }
+  }
+
+  async relistedPods(items: V1Pod[], listRv: string, appliedUpTo?: string): Promise<void> {
+    for (const p of items) {
+      const rv = p.metadata?.resourceVersion ?? '';
+      if (appliedUpTo && rv !== '' && compareResourceVersions(rv, appliedUpTo) <= 0) continue;
+      await this.onPod({ type: 'ADDED', object: p });
+    }
+    const live = new Set(items.map((p) => p.metadata?.uid));
+    for (const m of await this.deps.api.listPods()) {
+      const uid = podSourceUidOf(m);
+      if (!uid || live.has(uid)) continue;
+      await this.ledger.tombstone('Pod', uid, listRv);
+      await this.deletePodMirror(m.metadata!.namespace!, m.metadata!.name!, uid);
+    }
+  }
+
+  private async deletePodMirror(ns: string, name: string, uid: string | undefined): Promise<void> {
+    const m = await this.deps.api.getPod(ns, name).catch(() => undefined);
+    if (!m || podSourceUidOf(m) !== uid) return;
+    await this.deps.api.deletePod(ns, name).catch((err: unknown) => {
+      if (!(err instanceof NotFoundError)) throw err;
+    });
   }
 
   // ------------------------------------------------------------------------------------------ nodes

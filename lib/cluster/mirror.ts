@@ -4,7 +4,7 @@
  *
  * Pure: no AWS SDK, no Kubernetes client.
  */
-import type { V1LoadBalancerStatus, V1Service } from '@kubernetes/client-node';
+import type { V1LoadBalancerStatus, V1Pod, V1Service } from '@kubernetes/client-node';
 import { LB_CLEANUP_FINALIZER, OWN_LOAD_BALANCER_CLASS, SOURCE_UID_ANNOTATION } from './names.js';
 
 export interface ClusterModeSettings {
@@ -87,3 +87,42 @@ export function statusToWrite(remote: V1Service, mirror: V1Service | undefined):
   const have: V1LoadBalancerStatus = { ingress: remote.status?.loadBalancer?.ingress ?? [] };
   return JSON.stringify(want) === JSON.stringify(have) ? undefined : want;
 }
+
+/**
+ * The mirror of a cluster Pod, for the data plane (cluster mode with `dataPlane`): what endpoints are computed from
+ * (labels, node, container ports, phase, IPs, readiness) and nothing else, so the Pod's frequent status updates that
+ * change none of it (timestamps, container states) write nothing. Node names are the cluster's (on EKS the same
+ * private DNS names the Node mirror uses).
+ */
+export function podMirrorOf(remote: V1Pod): V1Pod {
+  const m = remote.metadata ?? {};
+  const ready = (remote.status?.conditions ?? []).find((c) => c.type === 'Ready');
+  return {
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: {
+      name: m.name,
+      namespace: m.namespace ?? 'default',
+      ...(m.labels ? { labels: { ...m.labels } } : {}),
+      annotations: { [SOURCE_UID_ANNOTATION]: m.uid ?? '' },
+    },
+    spec: {
+      ...(remote.spec?.nodeName ? { nodeName: remote.spec.nodeName } : {}),
+      ...(remote.spec?.hostNetwork ? { hostNetwork: true } : {}),
+      containers: (remote.spec?.containers ?? []).map((c) => ({
+        name: c.name,
+        ...(c.ports?.length ? { ports: c.ports.map((p) => ({ ...p })) } : {}),
+      })),
+    },
+    status: {
+      phase: remote.status?.phase,
+      ...(remote.status?.podIP ? { podIP: remote.status.podIP } : {}),
+      ...(remote.status?.podIPs?.length ? { podIPs: remote.status.podIPs.map((p) => ({ ip: p.ip })) } : {}),
+      ...(remote.status?.hostIP ? { hostIP: remote.status.hostIP } : {}),
+      ...(ready ? { conditions: [{ type: 'Ready', status: ready.status }] } : {}),
+    },
+  };
+}
+
+export const podSourceUidOf = (mirror: V1Pod): string | undefined =>
+  mirror.metadata?.annotations?.[SOURCE_UID_ANNOTATION] || undefined;

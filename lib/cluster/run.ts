@@ -44,7 +44,7 @@ export function runClusterMode(o: ClusterRunOptions): Promise<WatcherRun> {
     remote: o.remote,
     lease: new WatcherLease(store, o.holder ?? randomUUID(), 3 * renewEveryMs),
     checkpoints: new WatchCheckpoints(store),
-    resources: watchedResources(o.settings).filter((r) => r !== 'pods'),
+    resources: watchedResources(o.settings),
     deadline: o.deadline,
     // A node's eligibility changed: every target group follows, as on a node's join or leave.
     nodesChanged: async () => void (await controller.handleNodeChange({ trigger: { kind: 'objects' } })),

@@ -10,7 +10,7 @@
  * A run killed anywhere loses nothing: the next one applies what is newer than the last checkpoint, the ledger refuses what is
  * older than applied, and every write-back is level-based.
  */
-import type { V1Node, V1Service } from '@kubernetes/client-node';
+import type { V1Node, V1Pod, V1Service } from '@kubernetes/client-node';
 import type { Logger } from '../controller/controller.js';
 import { GoneError } from '../errors.js';
 import type { ClusterBridge } from './bridge.js';
@@ -144,6 +144,7 @@ async function watchResource(
     q.run(async () => {
       if (resource === 'services') await o.bridge.onService(e);
       else if (resource === 'nodes') state.nodesDirty = (await o.bridge.onNode(e)) || state.nodesDirty;
+      else await o.bridge.onPod(e);
       run.events++;
       rv = e.object.metadata?.resourceVersion ?? rv;
       if (e.type === 'BOOKMARK') await save();
@@ -180,6 +181,7 @@ async function relist(
   if (resource === 'services') await o.bridge.relistedServices(items as V1Service[], resourceVersion, appliedUpTo);
   else if (resource === 'nodes')
     state.nodesDirty = (await o.bridge.relistedNodes(items as V1Node[])) || state.nodesDirty;
+  else await o.bridge.relistedPods(items as V1Pod[], resourceVersion, appliedUpTo);
   return resourceVersion;
 }
 
