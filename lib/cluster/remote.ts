@@ -55,10 +55,28 @@ export interface RemoteCluster {
 const codeOf = (err: unknown): number | undefined => (err instanceof ApiException ? err.code : undefined);
 
 export class ClientNodeCluster implements RemoteCluster {
-  constructor(private readonly kubeConfig: () => Promise<KubeConfig>) {}
+  /**
+   * `onUnauthorized`: a 401 means the credentials were refused (an EKS token expired early, a rotated kubeconfig
+   * secret): the source is told, so the next call builds fresh ones instead of failing until the cache ages out.
+   */
+  constructor(
+    private readonly kubeConfig: () => Promise<KubeConfig>,
+    private readonly onUnauthorized: () => void = () => undefined,
+  ) {}
 
   private async core(): Promise<CoreV1Api> {
-    return (await this.kubeConfig()).makeApiClient(CoreV1Api);
+    const api = (await this.kubeConfig()).makeApiClient(CoreV1Api);
+    return new Proxy(api, {
+      get: (target, prop, recv) => {
+        const v = Reflect.get(target, prop, recv) as unknown;
+        if (typeof v !== 'function') return v;
+        return (...args: unknown[]) =>
+          (v as (...a: unknown[]) => Promise<unknown>).apply(target, args).catch((err: unknown) => {
+            if (codeOf(err) === 401) this.onUnauthorized();
+            throw err;
+          });
+      },
+    });
   }
 
   async list(resource: RemoteResource): Promise<{ items: KubernetesObject[]; resourceVersion: string }> {
@@ -110,6 +128,7 @@ export class ClientNodeCluster implements RemoteCluster {
     });
     const err = await ended;
     await chain.catch(() => undefined);
+    if ((err as { statusCode?: number } | null)?.statusCode === 401) this.onUnauthorized();
     if (gone) throw new GoneError(`watch ${resource} from resourceVersion ${resourceVersion}: too old`);
     if (failed) throw failed instanceof Error ? failed : new Error(String(failed));
     if (err && !signal.aborted && (err as Error).name !== 'AbortError') throw err as Error;

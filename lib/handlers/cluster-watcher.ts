@@ -27,7 +27,10 @@ export async function runClusterWatcher(ctx: { remainingMs: () => number }): Pro
   const deadline = Date.now() + Math.min(runFor, ctx.remainingMs() - CLUSTER_WATCHER_MARGIN_SECONDS * 1000);
   const run = await runClusterMode({
     rt: containerRuntime(),
-    remote: new ClientNodeCluster(() => auth!.kubeConfig()),
+    remote: new ClientNodeCluster(
+      () => auth!.kubeConfig(),
+      () => auth!.invalidate(),
+    ),
     settings: readClusterModeSettings(),
     deadline,
     log: controllerLogger,

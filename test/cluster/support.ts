@@ -3,11 +3,11 @@ import { KubeConfig, type V1Node } from '@kubernetes/client-node';
 import type { TestApi } from '../support/api-server.js';
 
 /** The kubeconfig a cluster's admin would hand over (a token user), for client-node. */
-export function kubeConfigFor(api: TestApi): KubeConfig {
+export function kubeConfigFor(api: TestApi, token = api.tokens.admin): KubeConfig {
   const kc = new KubeConfig();
   kc.loadFromOptions({
     clusters: [{ name: 'c', server: api.url, caData: Buffer.from(api.caCert).toString('base64') }],
-    users: [{ name: 'u', token: api.tokens.admin }],
+    users: [{ name: 'u', token }],
     contexts: [{ name: 'c', cluster: 'c', user: 'u' }],
     currentContext: 'c',
   });
