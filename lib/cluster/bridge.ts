@@ -25,9 +25,10 @@ import {
   statusToWrite,
   type ClusterModeSettings,
 } from './mirror.js';
-import { EVENT_SOURCE_COMPONENT, LB_CLEANUP_FINALIZER } from './names.js';
-import { eligibilityChanged, eligibilityOf } from './nodes.js';
-import { compareResourceVersions, MirrorLedger, NodeEligibilityRecords, type NodeEligibility } from './records.js';
+import { EVENT_SOURCE_COMPONENT, LB_CLEANUP_FINALIZER } from '../model/cluster-names.js';
+import { eligibilityChanged, eligibilityOf } from '../nodes/cluster-eligibility.js';
+import { NodeEligibilityRecords, type NodeEligibility } from '../nodes/eligibility-records.js';
+import { compareResourceVersions, MirrorLedger } from './records.js';
 import type { RemoteCluster, RemoteEvent } from './remote.js';
 
 export interface BridgeDeps {

@@ -5,7 +5,7 @@
  * Pure: no AWS SDK, no Kubernetes client.
  */
 import type { V1LoadBalancerStatus, V1Pod, V1Service } from '@kubernetes/client-node';
-import { LB_CLEANUP_FINALIZER, OWN_LOAD_BALANCER_CLASS, SOURCE_UID_ANNOTATION } from './names.js';
+import { LB_CLEANUP_FINALIZER, OWN_LOAD_BALANCER_CLASS, SOURCE_UID_ANNOTATION } from '../model/cluster-names.js';
 
 export interface ClusterModeSettings {
   /** Class-less LoadBalancer Services are ours (the cluster's cloud-provider service controller is told to skip). */

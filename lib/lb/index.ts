@@ -24,7 +24,7 @@ import type { Plan } from './model.js';
 import { emptyStack, observe, readTargets, type ObservedWorld } from './observe.js';
 import { formatPlan } from './plan/format.js';
 import { planStack } from './plan/index.js';
-import { OWN_LOAD_BALANCER_CLASS } from '../cluster/names.js';
+import { OWN_LOAD_BALANCER_CLASS } from '../model/cluster-names.js';
 import { markPublic, type RouteTableInfo, type SubnetInfo } from './subnets.js';
 
 export { formatPlan } from './plan/format.js';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiObject } from '../../lib/api/backend.js';
 import { NODES } from '../../lib/api/resources.js';
-import { LB_CLEANUP_FINALIZER, OWN_LOAD_BALANCER_CLASS } from '../../lib/cluster/names.js';
+import { LB_CLEANUP_FINALIZER, OWN_LOAD_BALANCER_CLASS } from '../../lib/model/cluster-names.js';
 import { ClientNodeCluster } from '../../lib/cluster/remote.js';
 import { runClusterMode } from '../../lib/cluster/run.js';
 import type { WatcherRun } from '../../lib/cluster/watcher.js';

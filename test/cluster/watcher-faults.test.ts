@@ -13,7 +13,7 @@ import type { ApiObject } from '../../lib/api/backend.js';
 import { SERVICES } from '../../lib/api/resources.js';
 import type { ApiServer } from '../../lib/api/server.js';
 import { ClusterBridge } from '../../lib/cluster/bridge.js';
-import { LB_CLEANUP_FINALIZER, OWN_LOAD_BALANCER_CLASS } from '../../lib/cluster/names.js';
+import { LB_CLEANUP_FINALIZER, OWN_LOAD_BALANCER_CLASS } from '../../lib/model/cluster-names.js';
 import { WatchCheckpoints, WatcherLease } from '../../lib/cluster/records.js';
 import { ClientNodeCluster, type RemoteCluster } from '../../lib/cluster/remote.js';
 import { runWatcher } from '../../lib/cluster/watcher.js';

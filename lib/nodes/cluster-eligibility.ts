@@ -10,7 +10,7 @@ import type { V1Node } from '@kubernetes/client-node';
 import { instanceIdOf } from '../model/node-object.js';
 import type { NodeInfo } from '../model/types.js';
 import { EXCLUDE_FROM_LB_TAG } from '../tags.js';
-import type { NodeEligibility } from './records.js';
+import type { NodeEligibility } from './eligibility-records.js';
 
 /** cluster-autoscaler taints a node it is about to delete (NoSchedule); upstream stops routing to it. */
 export const AUTOSCALER_DELETION_TAINT = 'ToBeDeletedByClusterAutoscaler';
