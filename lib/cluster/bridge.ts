@@ -50,6 +50,9 @@ export class ClusterBridge {
   private readonly copied = new Map<string, number>();
   private readonly ledger: MirrorLedger;
   private readonly nodeRecords: NodeEligibilityRecords;
+  /** The store revision at the end of the last complete write-back pass, and whether the cluster changed since. */
+  private passedAt = -1;
+  private dirty = true;
 
   constructor(private readonly deps: BridgeDeps) {
     this.ledger = new MirrorLedger(deps.records);
@@ -66,6 +69,7 @@ export class ClusterBridge {
     if (e.type === 'DELETED') {
       await this.ledger.tombstone('Service', uid, rv);
       this.services.delete(uid);
+      this.dirty = true;
       await this.deleteMirror(svc);
       return;
     }
@@ -74,6 +78,7 @@ export class ClusterBridge {
       return;
     }
     this.services.set(uid, svc);
+    this.dirty = true;
     await this.converge(svc);
   }
 
@@ -84,6 +89,7 @@ export class ClusterBridge {
    */
   async relistedServices(items: V1Service[], listRv: string, appliedUpTo?: string): Promise<void> {
     this.services.clear();
+    this.dirty = true;
     for (const s of items) {
       const rv = s.metadata?.resourceVersion ?? '';
       if (appliedUpTo && s.metadata?.uid && compareResourceVersions(rv, appliedUpTo) <= 0 && rv !== '')
@@ -175,13 +181,28 @@ export class ClusterBridge {
 
   /** Status, Events and the finalizer's release written to the cluster from what the store holds now. */
   async writeBack(): Promise<void> {
+    // Nothing changed on either side since the last complete pass: nothing to compare (one read, not a scan).
+    const rev = await this.deps.api.store.currentRevision();
+    if (!this.dirty && rev === this.passedAt) return;
+    this.dirty = false;
+    try {
+      await this.writeBackPass();
+    } catch (err) {
+      this.dirty = true; // an incomplete pass is repeated whatever the revision
+      throw err;
+    }
+    this.passedAt = rev;
+  }
+
+  private async writeBackPass(): Promise<void> {
     const byUid = new Map((await this.mirrors()).map((m) => [sourceUidOf(m)!, m]));
+    const events = await this.eventsByObject();
     for (const svc of [...this.services.values()]) {
       const m = byUid.get(svc.metadata!.uid!);
       const leaving = Boolean(svc.metadata?.deletionTimestamp) || handlingOf(svc, this.deps.settings) === 'ignore';
       if (leaving) {
         if (!m && hasCleanupFinalizer(svc)) await this.release(svc);
-        if (m) await this.copyEvents(m, svc);
+        if (m) await this.copyEvents(events.get(m.metadata?.uid ?? '') ?? [], svc);
         continue;
       }
       if (!m) {
@@ -194,8 +215,18 @@ export class ClusterBridge {
         await this.deps.remote.writeLoadBalancerStatus(svc, st);
         this.services.set(svc.metadata!.uid!, { ...svc, status: { ...svc.status, loadBalancer: st } });
       }
-      await this.copyEvents(m, svc);
+      await this.copyEvents(events.get(m.metadata?.uid ?? '') ?? [], svc);
     }
+  }
+
+  /** The store's Events by the uid of the object they are about: one scan per pass. */
+  private async eventsByObject(): Promise<Map<string, CoreV1Event[]>> {
+    const by = new Map<string, CoreV1Event[]>();
+    for (const ev of await this.deps.api.store.list<CoreV1Event>('Event')) {
+      const uid = ev.involvedObject?.uid ?? '';
+      by.set(uid, [...(by.get(uid) ?? []), ev]);
+    }
+    return by;
   }
 
   /** Every AWS resource is gone (the mirror is): our finalizer leaves the cluster's Service. */
@@ -206,10 +237,8 @@ export class ClusterBridge {
     this.deps.log.info('cleanup finalizer removed', { key: keyOf(svc) });
   }
 
-  private async copyEvents(mirror: V1Service, svc: V1Service): Promise<void> {
-    const events = await this.deps.api.store.list<CoreV1Event>('Event', mirror.metadata?.namespace);
+  private async copyEvents(events: readonly CoreV1Event[], svc: V1Service): Promise<void> {
     for (const ev of events) {
-      if (ev.involvedObject?.uid !== mirror.metadata?.uid) continue;
       const name = ev.metadata?.name ?? '';
       if ((this.copied.get(name) ?? 0) >= (ev.count ?? 1)) continue;
       const out = copyEvent(

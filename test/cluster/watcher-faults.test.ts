@@ -8,6 +8,7 @@
  */
 import type { V1Service } from '@kubernetes/client-node';
 import fc from 'fast-check';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ApiObject } from '../../lib/api/backend.js';
 import { SERVICES } from '../../lib/api/resources.js';
@@ -24,6 +25,7 @@ import { makeCluster, type Cluster } from '../lb/fixture.js';
 import { startTestApi, type TestApi } from '../support/api-server.js';
 import { uniqueName } from '../support/aws.js';
 import { kubeConfigFor } from './support.js';
+import { startMoto, type MotoServer } from '../../tools/local/moto.js';
 
 const RUNS = Number(process.env.WF_RUNS ?? 200);
 const NAMES = ['a', 'b', 'c'];
@@ -88,7 +90,12 @@ describe('the watcher stopped at random points converges with no leak and no dup
   const ns = uniqueName('wf');
   const log = new RecordingLogger();
 
+  let moto: MotoServer;
   beforeAll(async () => {
+    // A moto server of its own: the 200 runs' writes (ledger, lease, log, Events) would otherwise stay in the worker's
+    // server and slow every later file that shares it (moto's transactional writes copy the table they touch).
+    moto = await startMoto();
+    process.env.MOTO_ENDPOINT = moto.endpoint;
     c = await makeCluster();
     await c.addNode({}, 0);
     t = await makeTestRuntime({
@@ -110,6 +117,10 @@ describe('the watcher stopped at random points converges with no leak and no dup
     stopPipe = true;
     await pipe;
     await cluster?.close();
+    const rss = readFileSync(`/proc/${moto.pid}/status`, 'utf8').match(/VmRSS:\s+(\d+)/)?.[1];
+    console.log(`watcher-faults: its moto server holds ${Math.round(Number(rss) / 1024)} MB`);
+    delete process.env.MOTO_ENDPOINT;
+    await moto?.stop();
   });
 
   /** One user change of the cluster: create a missing name, else change its port (or type), or delete it. */
