@@ -48,7 +48,7 @@ describe('the watcher lease', () => {
     expect(await a.acquire(now + 60_000)).toEqual({ acquired: true });
   });
 
-  it('a start stands by for a holder that ends soon and takes over; it gives up on one that ends late', async () => {
+  it('a start stands by for a holder that ends soon and takes over at its release; it gives up on one that ends late', async () => {
     const s = await store();
     const log = new RecordingLogger();
     const bridge = new ClusterBridge({
@@ -58,28 +58,32 @@ describe('the watcher lease', () => {
       settings: { defaultLoadBalancerClass: false, dataPlane: false },
       log,
     });
-    const opts = (holder: string, deadlineIn: number) => ({
+    // A 5 s lease: a take-over by expiry would come seconds after the holder's end; at the release it is immediate.
+    const opts = (holder: string, deadlineIn: number, standbyMaxMs: number) => ({
       bridge,
       remote: emptyCluster,
-      lease: new WatcherLease(s, holder, 300),
+      lease: new WatcherLease(s, holder, 5_000),
       checkpoints: new WatchCheckpoints(s),
       resources: [] as const,
       deadline: Date.now() + deadlineIn,
       nodesChanged: async () => undefined,
       log,
       renewEveryMs: 100,
-      standbyMaxMs: 2_000,
+      standbyMaxMs,
     });
-    const first = runWatcher(opts('first', 600));
-    await new Promise((r) => setTimeout(r, 100));
-    const late = await runWatcher({ ...opts('late', 10_000), standbyMaxMs: 200 });
-    expect(late).toMatchObject({ ran: false });
-    const started = Date.now();
-    const second = await runWatcher(opts('second', 1_500));
-    expect(second).toMatchObject({ ran: true, ended: 'deadline' });
+    const holder = async () => (await s.getRecord<{ holder: string }>('cluster-watcher', 'lease'))?.data.holder;
+    const first = runWatcher(opts('first', 2_000, 0));
+    for (let i = 0; i < 100 && (await holder()) !== 'first'; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await holder()).toBe('first');
+    // Ends in about 2 s: more than this start's 100 ms window, so it returns at once.
+    expect(await runWatcher(opts('late', 10_000, 100))).toMatchObject({ ran: false });
+    const second = runWatcher(opts('second', 4_000, 10_000));
     expect(await first).toMatchObject({ ran: true, ended: 'deadline' });
-    // It took over when the first ended (about 500 ms after it started), not after the lease's expiry on top.
-    expect(Date.now() - started).toBeLessThan(2_500);
+    const released = Date.now();
+    for (let i = 0; i < 150 && (await holder()) !== 'second'; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await holder()).toBe('second');
+    expect(Date.now() - released).toBeLessThan(2_000);
+    expect(await second).toMatchObject({ ran: true, ended: 'deadline' });
   });
 });
 

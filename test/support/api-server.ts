@@ -32,8 +32,10 @@ export interface TestApi extends TestBackend {
 export async function startTestApi(
   options: Partial<ServeOptions> = {},
   onRequest?: (req: ApiRequest) => void | Promise<void>,
+  /** How often the backend polls its change log (watch latency against moto load; default 30 ms). */
+  tailerPollMs?: number,
 ): Promise<TestApi> {
-  const tb = await createTestBackend({ bookmarkIntervalMs: options.bookmarkIntervalMs });
+  const tb = await createTestBackend({ bookmarkIntervalMs: options.bookmarkIntervalMs, tailerPollMs });
   const roles: Role[] = ['admin', 'view', 'writer'];
   const tokens = Object.fromEntries(roles.map((r) => [r, randomToken()])) as Record<Role, string>;
   const users = new Map<string, UserInfo>(roles.map((r) => [tokens[r], { username: `test-${r}`, groups: [] }]));

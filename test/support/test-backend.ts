@@ -20,14 +20,16 @@ export interface TestBackend {
   closeBackend(): void;
 }
 
-export async function createTestBackend(opts: { bookmarkIntervalMs?: number } = {}): Promise<TestBackend> {
+export async function createTestBackend(
+  opts: { bookmarkIntervalMs?: number; tailerPollMs?: number } = {},
+): Promise<TestBackend> {
   const { dynamodb } = motoClients();
   const tableName = uniqueName('api');
   await ensureTable(dynamodb, tableName);
   const backend = new StoreBackend({
     store: new DynamoStore(dynamodb, tableName),
     cfg: DEFAULT_CLUSTER_CONFIG,
-    tailer: { pollIntervalMs: 30 },
+    tailer: { pollIntervalMs: opts.tailerPollMs ?? 30 },
     ...(opts.bookmarkIntervalMs === undefined ? {} : { bookmarkIntervalMs: opts.bookmarkIntervalMs }),
   });
   const compact = async (rev: number) => {
