@@ -57,11 +57,22 @@ export interface DesiredListener {
   key: string;
   port: number;
   protocol: ListenerProtocol;
+  /** The target group a plain forward goes to; with `weighted`, its first group. */
   targetGroupKey: string;
+  /**
+   * Weighted forwarding (a Gateway route rule with several backends): ONE forward action over these target groups
+   * (ELBv2 ForwardConfig; NLB weighted target groups take 0-999 and at most 5 groups per action).
+   */
+  weighted?: WeightedTargetGroup[];
   certificateArns?: string[];
   sslPolicy?: string;
   alpnPolicy?: string;
   tags: Record<string, string>;
+}
+
+export interface WeightedTargetGroup {
+  targetGroupKey: string;
+  weight: number;
 }
 
 export interface IngressRule {
@@ -115,6 +126,8 @@ export interface ObservedListener {
   port: number;
   protocol: string;
   targetGroupArn?: string;
+  /** The forward action's target groups with weights (ForwardConfig), when it has more than one. */
+  weighted?: { targetGroupArn: string; weight: number }[];
   certificateArns: string[];
   sslPolicy?: string;
   alpnPolicy?: string;
@@ -177,6 +190,12 @@ export interface ObservedStack {
 /** A value known at plan time, or a reference to a resource the same plan creates. */
 export type Ref = string | { ref: 'lb' } | { ref: 'sg' } | { ref: 'tg'; key: string };
 
+/** A weighted forward's target group, by reference (it may be created by the same plan). */
+export interface WeightedRef {
+  targetGroup: Ref;
+  weight: number;
+}
+
 export type Action =
   | { op: 'create'; kind: 'SecurityGroup'; name: string; desired: DesiredSecurityGroup; vpcId: string }
   | {
@@ -212,7 +231,15 @@ export type Action =
       add: Record<string, string>;
       remove: string[];
     }
-  | { op: 'create'; kind: 'Listener'; name: string; loadBalancer: Ref; desired: DesiredListener; targetGroup: Ref }
+  | {
+      op: 'create';
+      kind: 'Listener';
+      name: string;
+      loadBalancer: Ref;
+      desired: DesiredListener;
+      targetGroup: Ref;
+      weighted?: WeightedRef[];
+    }
   | {
       op: 'update';
       kind: 'Listener';
@@ -220,6 +247,7 @@ export type Action =
       arn: string;
       desired: DesiredListener;
       targetGroup: Ref;
+      weighted?: WeightedRef[];
       changes: string[];
     }
   | {

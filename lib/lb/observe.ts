@@ -102,7 +102,11 @@ async function listTargetGroups(ctx: LoadBalancerContext): Promise<TargetGroup[]
 }
 
 function toObservedListener(l: Listener): ObservedListener {
+  const groups = l.DefaultActions?.[0]?.ForwardConfig?.TargetGroups ?? [];
   return {
+    ...(groups.length > 1
+      ? { weighted: groups.map((g) => ({ targetGroupArn: g.TargetGroupArn ?? '', weight: g.Weight ?? 1 })) }
+      : {}),
     arn: l.ListenerArn!,
     port: l.Port ?? 0,
     protocol: l.Protocol ?? '',

@@ -23,10 +23,7 @@ export async function applyListener(ctx: LoadBalancerContext, st: ApplyState, a:
   if (a.op === 'update') {
     // Only the SNI certificates changed: Add/RemoveListenerCertificates alone, no ModifyListener.
     if (a.changes.some((c) => c !== EXTRA_CERTIFICATES))
-      await elb(
-        ctx,
-        new ModifyListenerCommand({ ListenerArn: a.arn, ...listenerInput(a.desired, st.resolve(a.targetGroup)) }),
-      );
+      await elb(ctx, new ModifyListenerCommand({ ListenerArn: a.arn, ...listenerInput(a, st) }));
     await syncExtraCertificates(ctx, a.arn, a.desired);
     return;
   }
@@ -44,7 +41,7 @@ async function createListener(
       ctx,
       new CreateListenerCommand({
         LoadBalancerArn: lbArn,
-        ...listenerInput(a.desired, st.resolve(a.targetGroup)),
+        ...listenerInput(a, st),
         Tags: toTags(a.desired.tags),
       }),
     );
@@ -57,16 +54,27 @@ async function createListener(
     const r = await elb(ctx, new DescribeListenersCommand({ LoadBalancerArn: lbArn }));
     const l = r.Listeners?.find((x) => x.Port === a.desired.port);
     if (!l?.ListenerArn) throw err;
-    await elb(
-      ctx,
-      new ModifyListenerCommand({ ListenerArn: l.ListenerArn, ...listenerInput(a.desired, st.resolve(a.targetGroup)) }),
-    );
+    await elb(ctx, new ModifyListenerCommand({ ListenerArn: l.ListenerArn, ...listenerInput(a, st) }));
     await syncExtraCertificates(ctx, l.ListenerArn, a.desired);
   }
 }
 
-function listenerInput(d: DesiredListener, tgArn: string) {
-  const actions: ElbAction[] = [{ Type: 'forward', TargetGroupArn: tgArn }];
+/**
+ * The listener's payload. A weighted forward is ONE forward action with a ForwardConfig (ELBv2 refuses
+ * TargetGroupArn and ForwardConfig with different groups in the same action); a plain one names its group.
+ */
+function listenerInput(a: Extract<ListenerAction, { op: 'create' | 'update' }>, st: ApplyState) {
+  const d = a.desired;
+  const actions: ElbAction[] = a.weighted
+    ? [
+        {
+          Type: 'forward',
+          ForwardConfig: {
+            TargetGroups: a.weighted.map((w) => ({ TargetGroupArn: st.resolve(w.targetGroup), Weight: w.weight })),
+          },
+        },
+      ]
+    : [{ Type: 'forward', TargetGroupArn: st.resolve(a.targetGroup) }];
   return {
     Protocol: d.protocol,
     Port: d.port,

@@ -1,5 +1,5 @@
 /** Terraform-like text of a plan, one line per action: `+ create`, `~ update`, `- delete`. Pure. */
-import type { Action, IngressRule, Plan, Ref, SubnetMapping } from '../model.js';
+import type { Action, IngressRule, Plan, Ref, SubnetMapping, WeightedRef } from '../model.js';
 import { permKey } from './noderule.js';
 
 export function formatPlan(plan: Plan): string {
@@ -51,7 +51,7 @@ function detailOf(a: Action): string {
     case 'Listener':
       return a.op === 'delete'
         ? ''
-        : `${a.desired.protocol}:${a.desired.port} -> ${fmtRef(a.targetGroup)}${a.op === 'update' ? ` (${a.changes.join(', ')})` : ''}`;
+        : `${a.desired.protocol}:${a.desired.port} -> ${forwardTo(a)}${a.op === 'update' ? ` (${a.changes.join(', ')})` : ''}`;
     case 'NodeRule':
       return a.op === 'update'
         ? `from ${fmtRef(a.sourceGroup)} ${a.authorize.map(permKey).join(' ')}`
@@ -76,4 +76,8 @@ function fmtRef(r: Ref): string {
 }
 function fmtHc(h: { protocol: string; port: string; path?: string }): string {
   return `${h.protocol}:${h.port}${h.path ?? ''}`;
+}
+
+function forwardTo(a: { targetGroup: Ref; weighted?: WeightedRef[] }): string {
+  return a.weighted ? a.weighted.map((w) => `${fmtRef(w.targetGroup)}*${w.weight}`).join(' + ') : fmtRef(a.targetGroup);
 }

@@ -4,7 +4,14 @@
  * the one already forwarding to the desired target group with the desired protocol is kept (else the first by ARN),
  * the others are deleted, as are listeners on ports no longer wanted. Pure.
  */
-import type { DesiredListener, DesiredStack, ObservedListener, ObservedLoadBalancer, Ref } from '../model.js';
+import type {
+  DesiredListener,
+  DesiredStack,
+  ObservedListener,
+  ObservedLoadBalancer,
+  Ref,
+  WeightedRef,
+} from '../model.js';
 import type { PlanBuckets } from './buckets.js';
 
 /** Listener change that needs no ModifyListener: only the extra (SNI) certificates differ. */
@@ -24,6 +31,8 @@ export function planListeners(
   }
   for (const d of desired.listeners) {
     const tgRef = tgRefs.get(d.targetGroupKey)!;
+    const weighted = d.weighted?.map((w) => ({ targetGroup: tgRefs.get(w.targetGroupKey)!, weight: w.weight }));
+    const extra = weighted ? { weighted } : {};
     const onPort = byPort.get(d.port) ?? [];
     byPort.delete(d.port);
     const o = onPort.find((l) => l.targetGroupArn === tgRef && l.protocol === d.protocol) ?? onPort[0];
@@ -33,21 +42,42 @@ export function planListeners(
     }
     const name = `${lbName}:${d.port}`;
     if (!o) {
-      b.creates.push({ op: 'create', kind: 'Listener', name, loadBalancer: lbRef, desired: d, targetGroup: tgRef });
+      b.creates.push({
+        op: 'create',
+        kind: 'Listener',
+        name,
+        loadBalancer: lbRef,
+        desired: d,
+        targetGroup: tgRef,
+        ...extra,
+      });
       continue;
     }
-    const changes = listenerChanges(o, d, tgRef);
+    const changes = listenerChanges(o, d, tgRef, weighted);
     if (changes.length)
-      b.updates.push({ op: 'update', kind: 'Listener', name, arn: o.arn, desired: d, targetGroup: tgRef, changes });
+      b.updates.push({
+        op: 'update',
+        kind: 'Listener',
+        name,
+        arn: o.arn,
+        desired: d,
+        targetGroup: tgRef,
+        ...extra,
+        changes,
+      });
   }
   for (const l of [...byPort.values()].flat())
     b.deletes.listeners.push({ op: 'delete', kind: 'Listener', name: `${lbName}:${l.port}`, arn: l.arn });
 }
 
-function listenerChanges(o: ObservedListener, d: DesiredListener, tgRef: Ref): string[] {
+function listenerChanges(o: ObservedListener, d: DesiredListener, tgRef: Ref, weighted?: WeightedRef[]): string[] {
   const changes: string[] = [];
   if (o.protocol !== d.protocol) changes.push(`protocol: ${o.protocol} -> ${d.protocol}`);
-  if (typeof tgRef !== 'string' || o.targetGroupArn !== tgRef) changes.push(`targetGroup -> ${d.targetGroupKey}`);
+  if (weighted) {
+    if (!sameWeights(o, weighted))
+      changes.push(`weights -> ${d.weighted!.map((w) => `${w.targetGroupKey}=${w.weight}`).join(',')}`);
+  } else if (typeof tgRef !== 'string' || o.targetGroupArn !== tgRef || (o.weighted?.length ?? 0) > 1)
+    changes.push(`targetGroup -> ${d.targetGroupKey}`);
   if ((o.certificateArns[0] ?? '') !== (d.certificateArns?.[0] ?? '')) changes.push('certificates');
   else if (!sameCertificates(o.certificateArns, d.certificateArns ?? [])) changes.push(EXTRA_CERTIFICATES);
   // SSL and ALPN policies exist on TLS listeners only.
@@ -55,6 +85,17 @@ function listenerChanges(o: ObservedListener, d: DesiredListener, tgRef: Ref): s
   if ((o.alpnPolicy ?? '') !== (d.alpnPolicy ?? '') && d.protocol === 'TLS')
     changes.push(`alpnPolicy -> ${d.alpnPolicy ?? 'None'}`);
   return changes;
+}
+
+/** The observed forward goes to exactly these (existing) target groups with these weights, in any order. */
+function sameWeights(o: ObservedListener, wanted: WeightedRef[]): boolean {
+  const have = o.weighted ?? (o.targetGroupArn ? [{ targetGroupArn: o.targetGroupArn, weight: 1 }] : []);
+  if (have.length !== wanted.length) return false;
+  return wanted.every(
+    (w) =>
+      typeof w.targetGroup === 'string' &&
+      have.some((h) => h.targetGroupArn === w.targetGroup && h.weight === w.weight),
+  );
 }
 
 /** Same default certificate (the first) and the same set of extra (SNI) certificates. */
