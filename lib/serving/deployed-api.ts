@@ -80,5 +80,6 @@ export function deployedApiHandler(cfg: DeployedApiConfig, deps: DeployedApiDeps
     backend,
     authenticator: logged(tokens, deps.onRefused),
     authorizer: new RoleAuthorizer(iamRoleTable(cfg.roles)),
+    options: { pricing: { region: cfg.region } },
   });
 }

@@ -178,7 +178,7 @@ describe('kubectl get services', () => {
   it('lists every type as a real cluster prints them, and -o wide adds SELECTOR', async () => {
     const res = await k.run(['get', 'svc', '-o', 'wide']);
     const table = rows(res.stdout);
-    expect(table[0]).toEqual(['NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'AGE', 'SELECTOR']);
+    expect(table[0]).toEqual(['NAME', 'TYPE', 'CLUSTER-IP', 'EXTERNAL-IP', 'PORT(S)', 'AGE', 'SELECTOR', 'LB-COST/MO']);
     const byName = Object.fromEntries(table.slice(1).map((r) => [r[0], r]));
     expect(byName.db!.slice(1, 5)).toEqual(['ExternalName', '<none>', 'my-db.company.com', '<none>']);
     expect(byName.nginx![4]).toBe('8080/TCP,8443/TCP');

@@ -59,6 +59,7 @@ describe('service rows', () => {
       '80:30080/TCP',
       '90s',
       '<none>',
+      '<unknown>', // LB-COST/MO: this server has no region
     ]);
     const pending = { ...lb, spec: { ...lb.spec, externalIPs: [] }, status: {} };
     expect(cells(pending)[3]).toBe('<pending>');
@@ -66,7 +67,7 @@ describe('service rows', () => {
 
   it('headless and portless services', () => {
     const headless = { ...base, spec: { type: 'ClusterIP', clusterIPs: ['None'], selector: { b: '2', a: '1' } } };
-    expect(cells(headless)).toEqual(['s', 'ClusterIP', 'None', '<none>', '<none>', '90s', 'a=1,b=2']);
+    expect(cells(headless)).toEqual(['s', 'ClusterIP', 'None', '<none>', '<none>', '90s', 'a=1,b=2', '<none>']);
   });
 });
 

@@ -123,7 +123,11 @@ async function followNodes(io: Io, target: LocalTarget, runtime: Runtime, dp: Lo
 async function serveApi(target: LocalTarget): Promise<ServedApi> {
   const backend = new StoreBackend({ store: target.store, cfg: target.cfg });
   const kubeconfig = localKubeconfigPath();
-  const api = await serveLocalApi({ backend, kubeconfigPath: kubeconfig });
+  const api = await serveLocalApi({
+    backend,
+    kubeconfigPath: kubeconfig,
+    options: { pricing: { region: target.local.region } },
+  });
   return {
     url: api.url,
     kubeconfig,

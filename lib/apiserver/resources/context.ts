@@ -1,5 +1,6 @@
 /** What every resource verb handler gets: the request, its route, the backend and the authenticated user. */
 import type { ApiBackend } from '../../api/backend.js';
+import type { PricingContext } from '../../model/pricing.js';
 import type { ApiRequest } from '../http/types.js';
 import type { ResourceRoute } from '../routes.js';
 
@@ -10,6 +11,8 @@ export interface ServeOptions {
   bookmarkIntervalMs: number;
   /** Upper bound of a watch without timeoutSeconds, ms (upstream: --min-request-timeout 1800 s, randomized). */
   maxWatchMs: number;
+  /** The AWS region (and AZ count) the Tables' LB-COST/MO column prices NLBs in; unset: `<unknown>`. */
+  pricing?: PricingContext;
 }
 
 export interface ResourceContext {

@@ -30,7 +30,13 @@ export function renderObject(ctx: ResourceContext, obj: ApiObject, status = 200,
   if (rep.as === 'Table') {
     const includeObject = parseIncludeObject(ctx.req.query.get('includeObject'));
     const meta = { resourceVersion: obj.metadata?.resourceVersion ?? '' };
-    const opts = { includeObject, noHeaders: false, version: rep.version, now: ctx.opts.now() };
+    const opts = {
+      includeObject,
+      noHeaders: false,
+      version: rep.version,
+      now: ctx.opts.now(),
+      pricing: ctx.opts.pricing,
+    };
     return jsonResponse(status, toTable(ctx.route.info.kind, [obj], meta, opts), headers);
   }
   if (rep.as === 'PartialObjectMetadata') {
@@ -50,7 +56,13 @@ export function renderList(
   if (rep.as === 'NotAcceptable') return notAcceptable();
   if (rep.as === 'Table') {
     const includeObject = parseIncludeObject(ctx.req.query.get('includeObject'));
-    const opts = { includeObject, noHeaders: false, version: rep.version, now: ctx.opts.now() };
+    const opts = {
+      includeObject,
+      noHeaders: false,
+      version: rep.version,
+      now: ctx.opts.now(),
+      pricing: ctx.opts.pricing,
+    };
     return jsonResponse(200, toTable(r.kind, items, listMeta, opts));
   }
   if (rep.as === 'PartialObjectMetadata') {

@@ -95,6 +95,7 @@ export function watchObjects(ctx: ResourceContext): ApiResponse {
           noHeaders: false,
           version: rep.version,
           now: ctx.opts.now(),
+          pricing: ctx.opts.pricing,
         }
       : undefined;
   const sendInitial = boolParam(q, 'sendInitialEvents');

@@ -14,6 +14,7 @@ import type {
 } from '@kubernetes/client-node';
 import type { ApiObject } from '../../api/backend.js';
 import { BadRequestError } from '../../errors.js';
+import type { PricingContext } from '../../model/pricing.js';
 import { COLUMNS, DEFAULT_COLUMNS } from './columns.js';
 import { since } from './duration.js';
 import { eventCells, namespaceCells, nodeCells } from './cluster.js';
@@ -29,6 +30,8 @@ export interface TableOptions {
   /** meta.k8s.io version the client asked for. */
   version: 'v1' | 'v1beta1';
   now: number;
+  /** The server's region for the LB-COST/MO column; without it the column says `<unknown>`. */
+  pricing?: PricingContext;
 }
 
 export function parseIncludeObject(v: string | null): IncludeObject {
@@ -37,11 +40,11 @@ export function parseIncludeObject(v: string | null): IncludeObject {
   throw new BadRequestError(`includeObject: Unsupported value: "${v}": supported values: "None", "Metadata", "Object"`);
 }
 
-function cellsOf(o: ApiObject, now: number): unknown[] {
+function cellsOf(o: ApiObject, now: number, pricing?: PricingContext): unknown[] {
   const age = since(o.metadata?.creationTimestamp, now);
   switch (o.kind) {
     case 'Service':
-      return serviceCells(o as V1Service, age);
+      return serviceCells(o as V1Service, age, pricing);
     case 'Pod':
       return podCells(o as V1Pod, age, now);
     case 'Endpoints':
@@ -71,7 +74,7 @@ export function toTable(
   opts: TableOptions,
 ): Record<string, unknown> {
   const rows = items.map((o) => {
-    const row: Record<string, unknown> = { cells: cellsOf(o, opts.now) };
+    const row: Record<string, unknown> = { cells: cellsOf(o, opts.now, opts.pricing) };
     const conditions = o.kind === 'Pod' ? podRowConditions(o as V1Pod) : [];
     if (conditions.length > 0) row.conditions = conditions;
     if (opts.includeObject !== 'None') row.object = rowObject(o, opts.includeObject, opts.version);

@@ -4,6 +4,9 @@
  * PORT(S) `port[:nodePort]/protocol`, at most three endpoints followed by "+ N more...".
  */
 import type { V1EndpointSlice, V1Endpoints, V1Service } from '@kubernetes/client-node';
+import { parseLoadBalancerAnnotations } from '../../model/annotations.js';
+import { OWN_LOAD_BALANCER_CLASS } from '../../model/cluster-names.js';
+import { formatMonthly, monthlyFixedCost, type PricingContext } from '../../model/pricing.js';
 import { formatLabels } from './labels.js';
 
 function loadBalancerIngress(svc: V1Service): string {
@@ -40,7 +43,36 @@ function ports(svc: V1Service): string {
   return s || '<none>';
 }
 
-export function serviceCells(svc: V1Service, age: string): unknown[] {
+/**
+ * Whether the controller gives this Service an NLB of its own: lib/lb's wantsLoadBalancer, restated here because
+ * lib/lb loads the AWS SDK and this layer may not (test/cost checks that both agree).
+ */
+export function hasOwnLoadBalancer(svc: V1Service): boolean {
+  const cls = svc.spec?.loadBalancerClass;
+  return (
+    svc.spec?.type === 'LoadBalancer' &&
+    !svc.metadata?.deletionTimestamp &&
+    (!cls || cls === 'service.k8s.aws/nlb' || cls === OWN_LOAD_BALANCER_CLASS)
+  );
+}
+
+/**
+ * LB-COST/MO: the fixed monthly cost of the Service's own NLB (lib/model/pricing.ts): `<none>` when it has none (not
+ * LoadBalancer, another controller's class, or reached only through a Gateway), `<unknown>` when the server's region
+ * has no price. An internet-facing NLB adds one public IPv4 address per AZ: the AZs are the subnets annotation's, else
+ * the server's configured count; with neither, the cell says `+IPv4` after the NLB's own charge.
+ */
+export function loadBalancerCostCell(svc: V1Service, pricing: PricingContext | undefined): string {
+  if (!hasOwnLoadBalancer(svc)) return '<none>';
+  if (!pricing) return '<unknown>';
+  const { config } = parseLoadBalancerAnnotations(svc);
+  const azs = config.scheme === 'internal' ? 0 : (config.subnets?.length ?? pricing.internetFacingAzs);
+  const cost = monthlyFixedCost({ region: pricing.region, loadBalancers: 1, internetFacingAzs: azs ?? 0 });
+  if (!cost) return '<unknown>';
+  return azs === undefined ? `${formatMonthly(cost.total)}+IPv4` : formatMonthly(cost.total);
+}
+
+export function serviceCells(svc: V1Service, age: string, pricing?: PricingContext): unknown[] {
   const clusterIP = svc.spec?.clusterIPs?.[0] ?? '<none>';
   return [
     svc.metadata?.name ?? '',
@@ -50,6 +82,7 @@ export function serviceCells(svc: V1Service, age: string): unknown[] {
     ports(svc),
     age,
     formatLabels(svc.spec?.selector),
+    loadBalancerCostCell(svc, pricing),
   ];
 }
 
