@@ -8,6 +8,7 @@
  * check below; permanent failures become `status.error`.
  */
 import {
+  DescribeVpcsCommand,
   paginateDescribeRouteTables,
   paginateDescribeSecurityGroups,
   paginateDescribeSubnets,
@@ -20,7 +21,7 @@ import { applyPlan, applyTargetChanges } from './apply/index.js';
 import { buildDesiredStack, type BuildEnv } from './build/index.js';
 import type { SecurityGroupInfo } from './build/loadbalancer.js';
 import { pool, type LoadBalancerContext } from './context.js';
-import type { Plan } from './model.js';
+import type { DesiredStack, Plan } from './model.js';
 import { emptyStack, observe, readTargets, type ObservedWorld } from './observe.js';
 import { formatPlan } from './plan/format.js';
 import { planStack } from './plan/index.js';
@@ -31,6 +32,7 @@ export { formatPlan } from './plan/format.js';
 export type { LoadBalancerContext } from './context.js';
 export { DEFAULT_NLB_QUOTA } from './context.js';
 export type { Plan } from './model.js';
+export type { BuildEnv } from './build/index.js';
 export { discoverNodes } from '../nodes/discover.js';
 
 export interface LoadBalancerStatus {
@@ -64,7 +66,7 @@ function tagMap(tags: { Key?: string; Value?: string }[] | undefined): Record<st
 }
 
 /** The AWS facts the pure builder needs: one DescribeSubnets per pass, SGs only when a Service names some. */
-async function loadEnv(ctx: LoadBalancerContext, services: V1Service[], nodes: NodeInfo[]): Promise<BuildEnv> {
+export async function loadEnv(ctx: LoadBalancerContext, services: V1Service[], nodes: NodeInfo[]): Promise<BuildEnv> {
   const subnets = await listSubnets(ctx);
   // Only internet-facing auto-discovery needs to know which subnets are public: one DescribeRouteTables per pass.
   const needsPublic = services.some(
@@ -73,6 +75,8 @@ async function loadEnv(ctx: LoadBalancerContext, services: V1Service[], nodes: N
       parseLoadBalancerAnnotations(s).config.scheme !== 'internal',
   );
   const named = services.some((s) => s.metadata?.annotations?.[A.securityGroups] !== undefined);
+  // An internal NLB without security groups admits its clients on the nodes by the VPC's CIDRs.
+  const noSg = services.some((s) => s.metadata?.annotations?.[A.disableNlbSg]?.trim() === 'true');
   return {
     clusterName: ctx.clusterName,
     vpcId: ctx.vpcId,
@@ -80,7 +84,18 @@ async function loadEnv(ctx: LoadBalancerContext, services: V1Service[], nodes: N
     vpcSecurityGroups: named ? await listSecurityGroups(ctx) : undefined,
     nodes,
     nodeSecurityGroupId: ctx.nodeSecurityGroupId,
+    ...(noSg ? { vpcCidrs: await vpcCidrs(ctx) } : {}),
   };
+}
+
+/** The VPC's associated IPv4 CIDRs (the primary one first). */
+async function vpcCidrs(ctx: LoadBalancerContext): Promise<string[]> {
+  const r = await ec2(ctx, new DescribeVpcsCommand({ VpcIds: [ctx.vpcId] }));
+  const v = r.Vpcs?.[0];
+  const assoc = (v?.CidrBlockAssociationSet ?? [])
+    .filter((a) => a.CidrBlockState?.State === 'associated' && a.CidrBlock)
+    .map((a) => a.CidrBlock!);
+  return [...new Set([...(v?.CidrBlock ? [v.CidrBlock] : []), ...assoc])];
 }
 
 /** The VPC filter of every EC2 listing below; their paginators send through ctx.clients.ec2, as calls.ts `ec2` does. */
@@ -94,6 +109,7 @@ async function listSubnets(ctx: LoadBalancerContext): Promise<SubnetInfo[]> {
         subnetId: s.SubnetId!,
         availabilityZone: s.AvailabilityZone ?? '',
         vpcId: s.VpcId ?? '',
+        ...(s.CidrBlock ? { cidrBlock: s.CidrBlock } : {}),
         tags: tagMap(s.Tags),
       });
     }
@@ -156,6 +172,23 @@ async function planFor(ctx: LoadBalancerContext, svc: V1Service, env: BuildEnv, 
   const plan = planStack(built.desired, observed, ctx.vpcId);
   plan.warnings.push(...checkQuota(ctx, plan, world));
   return plan;
+}
+
+/**
+ * Converges one stack to a desired stack built elsewhere (a Gateway's, lib/gateway), or removes it (`desired`
+ * null): the same observation by tags, planner, quota check and apply as a Service's.
+ */
+export async function reconcileDesiredStack(
+  ctx: LoadBalancerContext,
+  stack: string,
+  desired: DesiredStack | null,
+): Promise<{ hostname?: string; warnings: string[]; changed: boolean }> {
+  const world = await observe(ctx, { stack, shallow: desired === null });
+  const plan = planStack(desired, world.stacks.get(stack) ?? emptyStack(stack), ctx.vpcId);
+  if (desired) plan.warnings.push(...checkQuota(ctx, plan, world));
+  if (plan.actions.length) ctx.log?.('info', formatPlan(plan), { stack });
+  const r = await applyPlan(ctx, plan);
+  return { hostname: desired ? r.hostname : undefined, warnings: plan.warnings, changed: plan.actions.length > 0 };
 }
 
 /** The plan reconcileService would apply, without applying it (for `svcctl plan -f FILE` and logs). */
