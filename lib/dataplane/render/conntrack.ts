@@ -7,9 +7,9 @@
  * Lines (tab-separated, sorted):
  *   endpoint <ip>           an address some UDP Service port sends traffic to
  *   service  <ip> <port>    a UDP ClusterIP/externalIP port that has endpoints
- *   nodeport <port>         a UDP NodePort that has endpoints
+ *   nodeport <port>         a UDP NodePort (or hidden backend node port) that has endpoints
  */
-import { checkState, type CheckedState, type DataPlaneState } from './state.js';
+import { checkState, nodePortsOf, type CheckedState, type DataPlaneState } from './state.js';
 
 export function renderUdpConntrack(input: DataPlaneState | CheckedState): string {
   const lines = new Set<string>();
@@ -18,7 +18,7 @@ export function renderUdpConntrack(input: DataPlaneState | CheckedState): string
       if (p.protocol !== 'UDP' || p.ready.length === 0) continue;
       for (const b of p.ready) lines.add(`endpoint\t${b.ip}`);
       for (const ip of [v.clusterIP!, ...v.externalIPs]) lines.add(`service\t${ip}\t${p.port}`);
-      if (p.nodePort) lines.add(`nodeport\t${p.nodePort}`);
+      for (const np of nodePortsOf(p)) lines.add(`nodeport\t${np}`);
     }
   }
   return [...lines]

@@ -5,7 +5,8 @@
  * Services):
  *   nat-prerouting / nat-output -> services:
  *     ip daddr . meta l4proto . th dport vmap @service-ips            (ClusterIPs and externalIPs, one hash lookup)
- *     fib daddr type local ... meta l4proto . th dport vmap @service-nodeports   (NodePorts on every node address)
+ *     fib daddr type local ... meta l4proto . th dport vmap @service-nodeports   (NodePorts on every node address;
+ *     also the data plane's own hidden node ports of Gateway backends, state.backendNodePorts, rendered alike)
  *   service-<hash>-<ns>/<name>/<proto>/<port>   all ready endpoints, equal random choice (numgen cascade), DNAT
  *   local-<hash>-...                            only this node's ready endpoints (internal/externalTrafficPolicy Local)
  *   external-<hash>-...                         NodePort/externalIP entry: masquerade (Cluster) or local-only (Local)
@@ -25,6 +26,7 @@
 import { createHash } from 'node:crypto';
 import {
   checkState,
+  nodePortsOf,
   type BackendView,
   type CheckedState,
   type DataPlaneState,
@@ -335,20 +337,21 @@ const isPlain = (v: ServiceView): boolean =>
  */
 function addPlainPort(b: Builder, c: PortCtx): void {
   const { p, proto, all } = c;
-  const nodePortKey = `${proto} . ${p.nodePort}`;
+  // The NodePort and a hidden backend node port (BackendNodePort) are rendered the same way.
+  const nodePorts = nodePortsOf(p);
   if (all.length === 0) {
     b.noEndpointServices.set(c.cipKey, REJECT);
-    if (p.nodePort !== undefined) b.noEndpointNodePorts.set(nodePortKey, REJECT);
+    for (const np of nodePorts) b.noEndpointNodePorts.set(`${proto} . ${np}`, REJECT);
     return;
   }
   all.forEach((e, k) => {
     b.hairpin.set(`${e.ip} . ${e.ip}`, '');
     b.serviceBackends[proto].set(`${c.v.clusterIP} . ${p.port} . ${k}`, `${e.ip} . ${e.port}`);
-    if (p.nodePort !== undefined) b.nodePortBackends[proto].set(`${p.nodePort} . ${k}`, `${e.ip} . ${e.port}`);
+    for (const np of nodePorts) b.nodePortBackends[proto].set(`${np} . ${k}`, `${e.ip} . ${e.port}`);
   });
   b.serviceIPs.set(c.cipKey, `goto ${slotChain(b.m, 'service', proto, all.length, c.podCidr)}`);
-  if (p.nodePort !== undefined)
-    b.serviceNodePorts.set(nodePortKey, `goto ${slotChain(b.m, 'nodeport', proto, all.length)}`);
+  for (const np of nodePorts)
+    b.serviceNodePorts.set(`${proto} . ${np}`, `goto ${slotChain(b.m, 'nodeport', proto, all.length)}`);
 }
 
 /** A port with session affinity, a Local traffic policy or externalIPs: chains of its own. */
@@ -413,7 +416,7 @@ function addClusterIPEntry(b: Builder, c: PortCtx): void {
 function addExternalEntry(b: Builder, c: PortCtx): void {
   const { v, p, proto } = c;
   const viaIP = v.externalIPs.map((ip) => `${ip} . ${proto} . ${p.port}`);
-  const viaNodePort = p.nodePort !== undefined ? [`${proto} . ${p.nodePort}`] : [];
+  const viaNodePort = nodePortsOf(p).map((np) => `${proto} . ${np}`);
   if (viaIP.length === 0 && viaNodePort.length === 0) return;
   if (c.all.length === 0) {
     for (const k of viaIP) b.noEndpointServices.set(k, REJECT);

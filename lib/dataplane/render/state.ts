@@ -20,6 +20,23 @@ export interface DataPlaneState {
    * load-balanced cluster-wide instead of being restricted to the node's local endpoints.
    */
   podCidr?: string;
+  /**
+   * Node ports of the data plane's own (Gateway backends that are ClusterIP Services, lib/gateway/backend-ports.ts):
+   * each is forwarded on every node exactly like a NodePort of its Service port, but the Service never shows it.
+   */
+  backendNodePorts?: BackendNodePort[];
+}
+
+/** One hidden node port: allocated from the NodePort range, owned by one Service port (by the Service's uid). */
+export interface BackendNodePort {
+  namespace: string;
+  service: string;
+  /** The uid of the Service it was allocated for: one left over from a deleted Service of the same name renders nothing. */
+  uid: string;
+  /** The Service port (spec.ports[].port) and its protocol (an NLB target group carries TCP or UDP). */
+  port: number;
+  protocol: 'TCP' | 'UDP';
+  nodePort: number;
 }
 
 export interface BackendView {
@@ -34,6 +51,8 @@ export interface ServicePortView {
   protocol: Protocol;
   port: number;
   nodePort?: number;
+  /** A node port of the data plane's own for this port (BackendNodePort): rendered like nodePort, not in the spec. */
+  backendNodePort?: number;
   /** Ready endpoints serving this port, sorted by ip then port (deterministic rendering). */
   ready: BackendView[];
 }
@@ -117,6 +136,7 @@ export function validateState(state: DataPlaneState): void {
     if (t !== undefined && t !== null && !(Number.isInteger(t) && t >= 1 && t <= 86400))
       errs.push(invalid(`${f}.spec.sessionAffinityConfig.clientIP.timeoutSeconds`, t, 'must be between 1 and 86400'));
   });
+  errs.push(...backendNodePortErrors(state.backendNodePorts ?? []));
   state.endpoints.forEach((se, i) => {
     se.endpoints.forEach((ep, j) => {
       const path = `endpoints[${i}].endpoints[${j}].ip`;
@@ -137,7 +157,55 @@ export function validateState(state: DataPlaneState): void {
   throwIfInvalid('DataPlaneState', 'state', errs);
 }
 
+function backendNodePortErrors(ports: readonly BackendNodePort[]): FieldError[] {
+  const errs: FieldError[] = [];
+  ports.forEach((b, i) => {
+    const f = `backendNodePorts[${i}]`;
+    if (!isLabel(b.namespace)) errs.push(invalid(`${f}.namespace`, b.namespace, 'must be a DNS label'));
+    if (!isLabel(b.service)) errs.push(invalid(`${f}.service`, b.service, 'must be a DNS label'));
+    if (typeof b.uid !== 'string') errs.push(invalid(`${f}.uid`, b.uid, 'must be a string'));
+    if (b.protocol !== 'TCP' && b.protocol !== 'UDP') errs.push(invalid(`${f}.protocol`, b.protocol, 'unsupported'));
+    if (!validPort(b.port)) errs.push(invalid(`${f}.port`, b.port, 'must be between 1 and 65535'));
+    if (!validPort(b.nodePort)) errs.push(invalid(`${f}.nodePort`, b.nodePort, 'must be between 1 and 65535'));
+  });
+  return errs;
+}
+
 const cmp = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
+
+const backendKey = (namespace: string, service: string, uid: string, port: number, protocol: string): string =>
+  `${namespace}/${service}/${uid}/${port}/${protocol}`;
+
+/**
+ * The hidden node port of each Service port that has one, keyed by backendKey. The allocator keeps them apart from
+ * every Service's node ports (one allocation pool); should the input still hold a number twice, the Service's own
+ * NodePort (or the first hidden one, in key order) keeps it and the other is left out, so no key is rendered twice.
+ */
+function backendNodePortIndex(state: DataPlaneState): Map<string, number> {
+  const taken = new Set<number>();
+  for (const svc of state.services) {
+    const type = svc.spec?.type ?? 'ClusterIP';
+    if (type !== 'NodePort' && type !== 'LoadBalancer') continue;
+    for (const p of svc.spec?.ports ?? []) if (p.nodePort) taken.add(p.nodePort);
+    if (svc.spec?.healthCheckNodePort) taken.add(svc.spec.healthCheckNodePort);
+  }
+  const out = new Map<string, number>();
+  const entries = (state.backendNodePorts ?? []).map((b) => ({
+    key: backendKey(b.namespace, b.service, b.uid, b.port, b.protocol),
+    nodePort: b.nodePort,
+  }));
+  entries.sort((a, b) => cmp(a.key, b.key));
+  for (const e of entries) {
+    if (taken.has(e.nodePort) || out.has(e.key)) continue;
+    taken.add(e.nodePort);
+    out.set(e.key, e.nodePort);
+  }
+  return out;
+}
+
+/** The node ports a Service port answers on: its NodePort and its hidden backend node port, if any. */
+export const nodePortsOf = (p: ServicePortView): number[] =>
+  [p.nodePort, p.backendNodePort].filter((n): n is number => n !== undefined);
 const ipKey = (ip: string): string =>
   ip
     .split('.')
@@ -148,6 +216,7 @@ const ipKey = (ip: string): string =>
 export function serviceViews(state: DataPlaneState): ServiceView[] {
   const epsByKey = new Map<string, ServiceEndpoints>();
   for (const se of state.endpoints) epsByKey.set(`${se.namespace}/${se.name}`, se);
+  const hidden = backendNodePortIndex(state);
   const views: ServiceView[] = [];
   for (const svc of state.services) {
     const spec = svc.spec ?? {};
@@ -189,11 +258,13 @@ export function serviceViews(state: DataPlaneState): ServiceView[] {
         ready.push({ ip: e.ip, port: ep.port, nodeName: e.nodeName });
       }
       ready.sort((a, b) => cmp(ipKey(a.ip), ipKey(b.ip)) || a.port - b.port);
+      const backendNodePort = hidden.get(backendKey(namespace, name, svc.metadata?.uid ?? '', p.port, protocol));
       return {
         name: portName,
         protocol,
         port: p.port,
         nodePort: type === 'NodePort' || type === 'LoadBalancer' ? (p.nodePort ?? undefined) : undefined,
+        ...(backendNodePort !== undefined ? { backendNodePort } : {}),
         ready,
       };
     });
