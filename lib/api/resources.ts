@@ -5,6 +5,7 @@
  * namespaced kind here (Services included since upstream added it), not namespaces.
  */
 import { NotFoundError } from '../errors.js';
+import { GATEWAY_GROUP } from '../model/gateway/types.js';
 import type { ObjectKind } from '../store/table.js';
 import { apiVersionOf, type ResourceInfo } from './backend.js';
 
@@ -56,6 +57,55 @@ export const ENDPOINT_SLICES: ResourceInfo = {
   systemOwned: true,
 };
 
+/**
+ * The Gateway API kinds (gateway.networking.k8s.io), served like their CRDs: the verbs of a namespaced or
+ * cluster-scoped custom resource, the status subresource where the CRD declares it, category `gateway-api` (not
+ * `all`), upstream's short names. One version per kind (the store keeps one apiVersion per kind and converts none):
+ * v1, and v1alpha2 for TCPRoute and UDPRoute (the types of @kubernetes-models/gateway-api). docs/gateway.md.
+ */
+function gatewayKind(
+  kind: string,
+  resource: string,
+  version: string,
+  opts: { shortNames?: string[]; namespaced?: boolean; status?: boolean } = {},
+): ResourceInfo {
+  const namespaced = opts.namespaced ?? true;
+  return {
+    group: GATEWAY_GROUP,
+    version,
+    kind,
+    resource,
+    singular: kind.toLowerCase(),
+    shortNames: opts.shortNames ?? [],
+    namespaced,
+    verbs: WRITE_COLLECTION,
+    subresources: opts.status === false ? [] : ['status'],
+    categories: ['gateway-api'],
+    systemOwned: false,
+  };
+}
+
+export const GATEWAY_CLASSES = gatewayKind('GatewayClass', 'gatewayclasses', 'v1', {
+  shortNames: ['gc'],
+  namespaced: false,
+});
+export const GATEWAYS = gatewayKind('Gateway', 'gateways', 'v1', { shortNames: ['gtw'] });
+export const REFERENCE_GRANTS = gatewayKind('ReferenceGrant', 'referencegrants', 'v1', {
+  shortNames: ['refgrant'],
+  status: false,
+});
+export const TLS_ROUTES = gatewayKind('TLSRoute', 'tlsroutes', 'v1');
+export const TCP_ROUTES = gatewayKind('TCPRoute', 'tcproutes', 'v1alpha2');
+export const UDP_ROUTES = gatewayKind('UDPRoute', 'udproutes', 'v1alpha2');
+export const GATEWAY_RESOURCES: readonly ResourceInfo[] = [
+  GATEWAY_CLASSES,
+  GATEWAYS,
+  REFERENCE_GRANTS,
+  TLS_ROUTES,
+  TCP_ROUTES,
+  UDP_ROUTES,
+];
+
 export const RESOURCES: readonly ResourceInfo[] = [
   NAMESPACES,
   SERVICES,
@@ -64,6 +114,7 @@ export const RESOURCES: readonly ResourceInfo[] = [
   NODES,
   EVENTS,
   ENDPOINT_SLICES,
+  ...GATEWAY_RESOURCES,
 ];
 
 /** The storage kind key: `Service`, `EndpointSlice.discovery.k8s.io`. */

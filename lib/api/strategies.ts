@@ -13,6 +13,14 @@ import {
   normalizePodIPs,
 } from '../model/defaults.js';
 import { formatFieldError, type FieldError } from '../model/field-errors.js';
+import {
+  checkGatewayStatus,
+  prepareGatewayCreate,
+  prepareGatewayStatus,
+  prepareGatewayUpdate,
+} from '../model/gateway/prepare.js';
+import { GATEWAY_KINDS } from '../model/gateway/types.js';
+import type { GatewayKindName } from '../model/gateway/validation.js';
 import type { ClusterConfig } from '../model/types.js';
 import {
   validateEndpoints,
@@ -177,6 +185,26 @@ const endpointSlices: Strategy = {
   generation: true,
 };
 
+/**
+ * Gateway API kinds (lib/model/gateway/prepare.ts): pruned, defaulted and validated as their CRDs are; failures are
+ * thrown there with the group-qualified kind the apiserver names custom resources by. ReferenceGrant has no status.
+ */
+function gatewayStrategy(kind: GatewayKindName): Strategy {
+  const withStatus: Pick<Strategy, 'prepareStatus' | 'validateStatus'> = {
+    prepareStatus: (next) => prepareGatewayStatus(kind, next as unknown as Record<string, unknown>),
+    validateStatus: (next, prev) => {
+      checkGatewayStatus(kind, next as unknown as Record<string, unknown>, prev as unknown as Record<string, unknown>);
+      return [];
+    },
+  };
+  return {
+    create: (input) => ({ desired: prepareGatewayCreate(kind, input as never), errors: [] }),
+    update: (input, prev) => ({ desired: prepareGatewayUpdate(kind, input as never, prev as never), errors: [] }),
+    ...(kind === 'ReferenceGrant' ? {} : withStatus),
+    generation: true,
+  };
+}
+
 const STRATEGIES: Record<string, Strategy> = {
   Service: services,
   Pod: pods,
@@ -185,6 +213,9 @@ const STRATEGIES: Record<string, Strategy> = {
   Event: events,
   Node: nodes,
   'EndpointSlice.discovery.k8s.io': endpointSlices,
+  ...Object.fromEntries(
+    Object.entries(GATEWAY_KINDS).map(([kind, key]) => [key, gatewayStrategy(kind as GatewayKindName)]),
+  ),
 };
 
 export function strategyFor(kind: ObjectKind): Strategy {

@@ -62,10 +62,16 @@ describe('StoreBackend (moto DynamoDB)', () => {
       'endpoints',
       'endpointslices',
       'events',
+      'gatewayclasses',
+      'gateways',
       'namespaces',
       'nodes',
       'pods',
+      'referencegrants',
       'services',
+      'tcproutes',
+      'tlsroutes',
+      'udproutes',
     ]);
     expect(byName.services).toMatchObject({ shortNames: ['svc'], categories: ['all'], subresources: ['status'] });
     expect(byName.pods).toMatchObject({ shortNames: ['po'], categories: ['all'], subresources: ['status'] });

@@ -43,7 +43,10 @@ describe('discovery', () => {
     expect(nodes.scope).toBe('Cluster');
     expect(nodes.verbs).toEqual(['get', 'list', 'watch']);
     const apis = await api.json('GET', '/apis', { accept: KUBECTL_DISCOVERY_ACCEPT });
-    expect(apis.body.items.map((g: Json) => g.metadata.name)).toEqual(['discovery.k8s.io']);
+    expect(apis.body.items.map((g: Json) => g.metadata.name)).toEqual([
+      'discovery.k8s.io',
+      'gateway.networking.k8s.io',
+    ]);
     const beta = await api.json('GET', '/apis', {
       accept: 'application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList',
     });
@@ -58,6 +61,14 @@ describe('discovery', () => {
         name: 'discovery.k8s.io',
         versions: [{ groupVersion: 'discovery.k8s.io/v1', version: 'v1' }],
         preferredVersion: { groupVersion: 'discovery.k8s.io/v1', version: 'v1' },
+      },
+      {
+        name: 'gateway.networking.k8s.io',
+        versions: [
+          { groupVersion: 'gateway.networking.k8s.io/v1', version: 'v1' },
+          { groupVersion: 'gateway.networking.k8s.io/v1alpha2', version: 'v1alpha2' },
+        ],
+        preferredVersion: { groupVersion: 'gateway.networking.k8s.io/v1', version: 'v1' },
       },
     ]);
     const list = (await api.json('GET', '/api/v1')).body;
@@ -82,7 +93,12 @@ describe('OpenAPI v3', () => {
 
   it('indexes every group/version by a content hash; v2 is not served', async () => {
     const index = (await api.json('GET', '/openapi/v3')).body;
-    expect(Object.keys(index.paths)).toEqual(['api/v1', 'apis/discovery.k8s.io/v1']);
+    expect(Object.keys(index.paths)).toEqual([
+      'api/v1',
+      'apis/discovery.k8s.io/v1',
+      'apis/gateway.networking.k8s.io/v1',
+      'apis/gateway.networking.k8s.io/v1alpha2',
+    ]);
     expect(index.paths['api/v1'].serverRelativeURL).toMatch(/^\/openapi\/v3\/api\/v1\?hash=[0-9A-F]{128}$/);
     expect((await api.json('GET', '/openapi/v2')).status).toBe(404);
   });

@@ -8,6 +8,7 @@
  * these schemas).
  */
 import { apiVersionOf, type ResourceInfo } from '../../api/backend.js';
+import { GATEWAY_GROUP } from '../../model/gateway/types.js';
 
 type Obj = Record<string, unknown>;
 
@@ -62,8 +63,15 @@ const PATCH_TYPES = [
   'application/strategic-merge-patch+json',
 ];
 
-/** The schema definition name of a kind: io.k8s.api.<group-package>.<version>.<Kind>. */
+/** Kinds served as custom resources (their schemas come from their CRDs: lib/model/gateway). */
+export const isCustomResource = (r: Pick<ResourceInfo, 'group'>): boolean => r.group === GATEWAY_GROUP;
+
+/**
+ * The schema definition name of a kind: io.k8s.api.<group-package>.<version>.<Kind>, and for custom resources the
+ * apiextensions apiserver's name, the group reversed: io.k8s.networking.gateway.v1.Gateway.
+ */
 export function definitionOf(r: Pick<ResourceInfo, 'group' | 'version' | 'kind'>): string {
+  if (isCustomResource(r)) return `${r.group.split('.').reverse().join('.')}.${r.version}.${r.kind}`;
   const pkg = r.group === '' ? 'core' : r.group.split('.')[0]!;
   return `io.k8s.api.${pkg}.${r.version}.${r.kind}`;
 }
@@ -105,7 +113,9 @@ function itemOps(r: ResourceInfo, def: string, sub: '' | 'Status'): Obj {
     );
   }
   if (has('patch')) {
-    const body = Object.fromEntries(PATCH_TYPES.map((t) => [t, { schema: schemaRef(`${META}Patch`) }]));
+    // Custom resources take no strategic merge patch upstream: kubectl apply then sends a JSON merge patch.
+    const types = isCustomResource(r) ? PATCH_TYPES.filter((t) => !t.includes('strategic')) : PATCH_TYPES;
+    const body = Object.fromEntries(types.map((t) => [t, { schema: schemaRef(`${META}Patch`) }]));
     const params = [...WRITE_PARAMS, q('force', 'boolean', 'Force is going to "force" Apply requests.')];
     ops.patch = operation(r, { action: 'patch', verb: 'patch', params, response: def, body }, sub);
   }

@@ -6,7 +6,8 @@
 
 export interface ColumnDefinition {
   name: string;
-  type: 'string' | 'integer' | 'number' | 'boolean';
+  /** `date`: a custom resource's date printer column (cells are ages). */
+  type: 'string' | 'integer' | 'number' | 'boolean' | 'date';
   format: string;
   description: string;
   priority: number;

@@ -18,6 +18,7 @@ import type { PricingContext } from '../../model/pricing.js';
 import { COLUMNS, DEFAULT_COLUMNS } from './columns.js';
 import { since } from './duration.js';
 import { eventCells, namespaceCells, nodeCells } from './cluster.js';
+import { gatewayCells, gatewayColumnDefinitions } from './gateway.js';
 import { podCells, podRowConditions } from './pods.js';
 import { endpointSliceCells, endpointsCells, serviceCells } from './services.js';
 
@@ -58,7 +59,7 @@ function cellsOf(o: ApiObject, now: number, pricing?: PricingContext): unknown[]
     case 'Namespace':
       return namespaceCells(o as V1Namespace, age);
     default:
-      return [o.metadata?.name ?? '', o.metadata?.creationTimestamp ?? ''];
+      return gatewayCells(o, { now, pricing }) ?? [o.metadata?.name ?? '', o.metadata?.creationTimestamp ?? ''];
   }
 }
 
@@ -84,7 +85,7 @@ export function toTable(
     kind: 'Table',
     apiVersion: `meta.k8s.io/${opts.version}`,
     metadata: listMeta,
-    columnDefinitions: opts.noHeaders ? null : (COLUMNS[kind] ?? DEFAULT_COLUMNS),
+    columnDefinitions: opts.noHeaders ? null : (COLUMNS[kind] ?? gatewayColumnDefinitions(kind) ?? DEFAULT_COLUMNS),
     rows,
   };
 }
