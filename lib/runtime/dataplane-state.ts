@@ -1,6 +1,7 @@
 /**
  * Builds the data plane's input from the store and EC2: every stored Service, its endpoints (computed from Pods for
- * selector Services, taken from manual Endpoints otherwise), and the cluster's running nodes.
+ * selector Services, taken from manual Endpoints otherwise), the cluster's running nodes, and the node ports of the
+ * data plane's own that Gateway backends got (lib/gateway/backend-ports.ts).
  */
 import type { EC2Client } from '@aws-sdk/client-ec2';
 import type { ApiServer } from '../api/server.js';
@@ -8,6 +9,7 @@ import type { DataPlaneState } from '../dataplane/render/state.js';
 import { endpointsForServices } from '../model/endpoints.js';
 import type { ClusterConfig, NodeInfo } from '../model/types.js';
 import { discoverNodes } from '../nodes/discover.js';
+import { loadBackendNodePorts } from '../gateway/backend-ports.js';
 import type { NodeSelector } from '../nodes/selector.js';
 
 export async function loadDataPlaneState(
@@ -16,11 +18,12 @@ export async function loadDataPlaneState(
   nodes: NodeInfo[] | (() => Promise<NodeInfo[]>),
   podCidr?: string,
 ): Promise<DataPlaneState> {
-  const [services, pods, manual, nodeList] = await Promise.all([
+  const [services, pods, manual, nodeList, backendNodePorts] = await Promise.all([
     api.listServices(),
     api.listPods(),
     api.listEndpoints(),
     typeof nodes === 'function' ? nodes() : Promise.resolve(nodes),
+    loadBackendNodePorts(api.store),
   ]);
   const endpoints = endpointsForServices(services, pods, manual, cfg.serviceCidr).map((e) => e.endpoints);
   return {
@@ -29,6 +32,7 @@ export async function loadDataPlaneState(
     nodes: nodeList.filter((n) => n.state === 'running'),
     cfg,
     ...(podCidr ? { podCidr } : {}),
+    ...(backendNodePorts.length > 0 ? { backendNodePorts } : {}),
   };
 }
 
