@@ -39,7 +39,8 @@ export function describeNetworkStatements(): iam.PolicyStatement[] {
   return [
     new iam.PolicyStatement({
       sid: 'DescribeNetwork',
-      actions: ['ec2:DescribeSubnets', 'ec2:DescribeRouteTables', 'ec2:DescribeSecurityGroups'],
+      // DescribeVpcs: the VPC's CIDRs, the client ranges of an internal NLB without security groups (disable-nlb-sg).
+      actions: ['ec2:DescribeSubnets', 'ec2:DescribeRouteTables', 'ec2:DescribeSecurityGroups', 'ec2:DescribeVpcs'],
       resources: ['*'],
     }),
   ];
@@ -53,6 +54,7 @@ export function describeLoadBalancersStatements(): iam.PolicyStatement[] {
       actions: [
         'elasticloadbalancing:DescribeLoadBalancers',
         'elasticloadbalancing:DescribeLoadBalancerAttributes',
+        'elasticloadbalancing:DescribeCapacityReservation',
         'elasticloadbalancing:DescribeListeners',
         'elasticloadbalancing:DescribeListenerCertificates',
         'elasticloadbalancing:DescribeTargetGroups',
@@ -134,6 +136,7 @@ function elbv2OwnedStatements(cfg: ResolvedConfig): iam.PolicyStatement[] {
       // CreateListener is authorised against the load balancer too: only on an NLB the cluster owns.
       actions: [
         'elasticloadbalancing:ModifyLoadBalancerAttributes',
+        'elasticloadbalancing:ModifyCapacityReservation',
         'elasticloadbalancing:SetSecurityGroups',
         'elasticloadbalancing:SetSubnets',
         'elasticloadbalancing:DeleteLoadBalancer',

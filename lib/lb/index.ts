@@ -20,6 +20,7 @@ import { A, parseLoadBalancerAnnotations } from '../model/annotations.js';
 import { applyPlan, applyTargetChanges } from './apply/index.js';
 import { buildDesiredStack, type BuildEnv } from './build/index.js';
 import type { SecurityGroupInfo } from './build/loadbalancer.js';
+import { ec2 } from './calls.js';
 import { pool, type LoadBalancerContext } from './context.js';
 import type { DesiredStack, Plan } from './model.js';
 import { emptyStack, observe, readTargets, type ObservedWorld } from './observe.js';
@@ -189,6 +190,25 @@ export async function reconcileDesiredStack(
   if (plan.actions.length) ctx.log?.('info', formatPlan(plan), { stack });
   const r = await applyPlan(ctx, plan);
   return { hostname: desired ? r.hostname : undefined, warnings: plan.warnings, changed: plan.actions.length > 0 };
+}
+
+/**
+ * A node joined or left, for a stack built elsewhere: only target (de)registration on its target groups that exist
+ * (the node-events function's role grants no other ELBv2 write). Returns whether anything changed.
+ */
+export async function reconcileStackTargets(ctx: LoadBalancerContext, desired: DesiredStack): Promise<boolean> {
+  const world = await observe(ctx, { stack: desired.stack, targetsOnly: true });
+  const observed = world.stacks.get(desired.stack);
+  if (!observed) return false;
+  const tgs = await Promise.all(
+    observed.targetGroups.map(async (t) => ({ ...t, targets: await readTargets(ctx, t.arn) })),
+  );
+  const plan = planStack(desired, { ...emptyStack(desired.stack), targetGroups: tgs }, ctx.vpcId);
+  const actions = plan.actions.filter(
+    (a) => (a.kind === 'RegisterTargets' || a.kind === 'DeregisterTargets') && typeof a.arn === 'string',
+  );
+  await applyTargetChanges(ctx, actions, plan.stack);
+  return actions.length > 0;
 }
 
 /** The plan reconcileService would apply, without applying it (for `svcctl plan -f FILE` and logs). */

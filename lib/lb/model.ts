@@ -31,9 +31,17 @@ export interface DesiredLoadBalancer {
   scheme: 'internet-facing' | 'internal';
   ipAddressType: 'ipv4' | 'dualstack';
   subnetMappings: SubnetMapping[];
-  /** Security group IDs; the literal "managed" stands for the managed SG of this stack. */
+  /**
+   * Security group IDs; the literal "managed" stands for the managed SG of this stack. Empty: the NLB has none
+   * (`disable-nlb-sg`); ELBv2 can neither add the first nor remove the last, so a change either way is a replacement.
+   */
   securityGroups: string[];
   attributes: Record<string, string>;
+  /**
+   * Reserved capacity units (ModifyCapacityReservation MinimumLoadBalancerCapacity); absent: none, and a reservation
+   * found on the NLB is reset.
+   */
+  minimumCapacityUnits?: number;
   tags: Record<string, string>;
 }
 
@@ -75,11 +83,17 @@ export interface WeightedTargetGroup {
   weight: number;
 }
 
+/**
+ * One ingress permission of the managed security group. Ports are the listener port; for `icmp` / `icmpv6` they are
+ * the ICMP type (fromPort) and code (toPort), as EC2 has them. The source is exactly one of `cidr` and `prefixListId`.
+ */
 export interface IngressRule {
-  protocol: 'tcp' | 'udp';
+  protocol: 'tcp' | 'udp' | 'icmp' | 'icmpv6';
   fromPort: number;
   toPort: number;
-  cidr: string;
+  cidr?: string;
+  /** A managed prefix list (`security-group-prefix-lists`), instead of a CIDR. */
+  prefixListId?: string;
 }
 
 export interface DesiredSecurityGroup {
@@ -89,17 +103,22 @@ export interface DesiredSecurityGroup {
   tags: Record<string, string>;
 }
 
-/** A port range on the node security group opened to the NLB's security group. */
+/**
+ * A port range on the node security group opened to the NLB's security group, or, for an NLB without security groups
+ * (`disable-nlb-sg`), one port opened to one CIDR.
+ */
 export interface NodePermission {
   protocol: 'tcp' | 'udp';
   fromPort: number;
   toPort: number;
+  /** The source when the NLB has no security group: client ranges, the VPC or the NLB's subnets (health checks). */
+  cidr?: string;
 }
 
 export interface DesiredNodeRule {
   groupId: string;
-  /** Source security group: an ID, or "managed". */
-  sourceGroup: string;
+  /** Source security group: an ID, or "managed"; absent when the NLB has none (every permission has a cidr). */
+  sourceGroup?: string;
   description: string;
   permissions: NodePermission[];
 }
@@ -147,6 +166,8 @@ export interface ObservedLoadBalancer {
   securityGroups: string[];
   tags: Record<string, string>;
   attributes: Record<string, string>;
+  /** DescribeCapacityReservation's MinimumLoadBalancerCapacity; absent when none (or in a shallow observation). */
+  minimumCapacityUnits?: number;
   listeners: ObservedListener[];
 }
 
@@ -174,6 +195,7 @@ export interface ObservedSecurityGroup {
 
 export interface ObservedNodePermission extends NodePermission {
   groupId: string;
+  /** The source security group; '' for a CIDR permission (then `cidr` is set). */
   sourceGroupId: string;
   /** Identifies the stack (tags.ts nodeRuleDescription); sent back on revoke for EC2 implementations that match on it. */
   description: string;
@@ -208,6 +230,14 @@ export type Action =
     }
   | { op: 'create'; kind: 'LoadBalancer'; name: string; desired: DesiredLoadBalancer; securityGroups: Ref[] }
   | { op: 'update'; kind: 'LoadBalancerAttributes'; name: string; arn: Ref; attributes: Record<string, string> }
+  | {
+      op: 'update';
+      kind: 'LoadBalancerCapacity';
+      name: string;
+      arn: Ref;
+      /** Reserve this many capacity units; undefined: reset (ResetCapacityReservation). */
+      capacityUnits?: number;
+    }
   | { op: 'update'; kind: 'LoadBalancerSubnets'; name: string; arn: string; subnetMappings: SubnetMapping[] }
   | { op: 'update'; kind: 'LoadBalancerSecurityGroups'; name: string; arn: string; securityGroups: Ref[] }
   | { op: 'create'; kind: 'TargetGroup'; name: string; desired: DesiredTargetGroup }
@@ -255,7 +285,8 @@ export type Action =
       kind: 'NodeRule';
       name: string;
       groupId: string;
-      sourceGroup: Ref;
+      /** Absent: every permission has its cidr (an NLB without security groups). */
+      sourceGroup?: Ref;
       authorize: NodePermission[];
       description: string;
     }

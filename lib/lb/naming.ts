@@ -26,10 +26,18 @@ function compose(namespace: string, name: string, h: string): string {
 
 /**
  * The scheme is hashed in: scheme cannot change in place, and a replacement NLB needs a different name because
- * AWS refuses a second load balancer with the same name.
+ * AWS refuses a second load balancer with the same name. So is having no security group (`disable-nlb-sg`: none can
+ * be added to such an NLB, nor the last one removed), only when so, which leaves every other name as it was.
  */
-export function loadBalancerName(cluster: string, namespace: string, name: string, scheme: string): string {
-  return compose(namespace, name, hash10(['lb', cluster, namespace, name, scheme]));
+export function loadBalancerName(
+  cluster: string,
+  namespace: string,
+  name: string,
+  scheme: string,
+  withoutSecurityGroups = false,
+): string {
+  const fields = ['lb', cluster, namespace, name, scheme, ...(withoutSecurityGroups ? ['no-sg'] : [])];
+  return compose(namespace, name, hash10(fields));
 }
 
 /** Everything AWS cannot change in place on a target group is hashed in, so a replacement gets a new name. */

@@ -12,6 +12,7 @@ import {
   type SecurityGroup,
 } from '@aws-sdk/client-ec2';
 import {
+  DescribeCapacityReservationCommand,
   DescribeListenerCertificatesCommand,
   DescribeListenersCommand,
   DescribeLoadBalancerAttributesCommand,
@@ -139,15 +140,27 @@ function attrs(list: { Key?: string; Value?: string }[] | undefined): Record<str
   return out;
 }
 
+/** EC2 answers with the protocol's name, or its number when it was given as one. */
+const PROTOCOLS: Record<string, IngressRule['protocol']> = {
+  tcp: 'tcp',
+  '6': 'tcp',
+  udp: 'udp',
+  '17': 'udp',
+  icmp: 'icmp',
+  '1': 'icmp',
+  icmpv6: 'icmpv6',
+  '58': 'icmpv6',
+};
+
 function sgIngress(g: SecurityGroup): IngressRule[] {
   const out: IngressRule[] = [];
   for (const p of g.IpPermissions ?? []) {
-    const proto = p.IpProtocol;
-    if (proto !== 'tcp' && proto !== 'udp') continue;
-    for (const r of p.IpRanges ?? [])
-      if (r.CidrIp) out.push({ protocol: proto, fromPort: p.FromPort ?? 0, toPort: p.ToPort ?? 0, cidr: r.CidrIp });
-    for (const r of p.Ipv6Ranges ?? [])
-      if (r.CidrIpv6) out.push({ protocol: proto, fromPort: p.FromPort ?? 0, toPort: p.ToPort ?? 0, cidr: r.CidrIpv6 });
+    const protocol = PROTOCOLS[(p.IpProtocol ?? '').toLowerCase()];
+    if (!protocol) continue;
+    const rule = { protocol, fromPort: p.FromPort ?? 0, toPort: p.ToPort ?? 0 };
+    for (const r of p.IpRanges ?? []) if (r.CidrIp) out.push({ ...rule, cidr: r.CidrIp });
+    for (const r of p.Ipv6Ranges ?? []) if (r.CidrIpv6) out.push({ ...rule, cidr: r.CidrIpv6 });
+    for (const r of p.PrefixListIds ?? []) if (r.PrefixListId) out.push({ ...rule, prefixListId: r.PrefixListId });
   }
   return out;
 }
@@ -198,14 +211,22 @@ async function observeLoadBalancers(p: Pass): Promise<number> {
   const owned = lbs.filter((l) => p.mine(lbTags.get(l.LoadBalancerArn!)));
   const observedLbs = await pool(owned, ctx.concurrency ?? 8, async (l): Promise<ObservedLoadBalancer> => {
     const arn = l.LoadBalancerArn!;
-    const [ls, at] = await Promise.all([
+    const [ls, at, capacity] = await Promise.all([
       listeners(ctx, arn),
       opts.shallow ? undefined : elb(ctx, new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: arn })),
+      opts.shallow ? undefined : capacityUnits(ctx, arn),
     ]);
-    return toObservedLoadBalancer(l, lbTags.get(arn)!, attrs(at?.Attributes), ls);
+    const o = toObservedLoadBalancer(l, lbTags.get(arn)!, attrs(at?.Attributes), ls);
+    return capacity ? { ...o, minimumCapacityUnits: capacity } : o;
   });
   for (const o of observedLbs) p.get(o.tags[STACK_TAG]!).loadBalancers.push(o);
   return lbs.filter((l) => l.Type === 'network').length;
+}
+
+/** The NLB's reserved capacity units (DescribeCapacityReservation), 0 when it has no reservation. */
+async function capacityUnits(ctx: LoadBalancerContext, arn: string): Promise<number> {
+  const r = await elb(ctx, new DescribeCapacityReservationCommand({ LoadBalancerArn: arn }));
+  return r.MinimumLoadBalancerCapacity?.CapacityUnits ?? 0;
 }
 
 function toObservedLoadBalancer(
@@ -326,19 +347,22 @@ async function observeNodeRules(p: Pass, nodeSecurityGroupId: string): Promise<v
   }
 }
 
+/** SG-to-SG permissions, and the CIDR ones of NLBs without security groups (sourceGroupId ''). */
 function nodePermissions(groupId: string, p: IpPermission): ObservedNodePermission[] {
-  const proto = p.IpProtocol;
+  const proto = PROTOCOLS[(p.IpProtocol ?? '').toLowerCase()];
   if (proto !== 'tcp' && proto !== 'udp') return [];
-  return (p.UserIdGroupPairs ?? [])
-    .filter((u) => u.GroupId)
-    .map((u) => ({
-      groupId,
-      sourceGroupId: u.GroupId!,
-      protocol: proto,
-      fromPort: p.FromPort ?? 0,
-      toPort: p.ToPort ?? 0,
-      description: u.Description ?? '',
-    }));
+  const perm = { groupId, protocol: proto, fromPort: p.FromPort ?? 0, toPort: p.ToPort ?? 0 };
+  return [
+    ...(p.UserIdGroupPairs ?? [])
+      .filter((u) => u.GroupId)
+      .map((u) => ({ ...perm, sourceGroupId: u.GroupId!, description: u.Description ?? '' })),
+    ...[
+      ...(p.IpRanges ?? []).map((r) => ({ cidr: r.CidrIp, description: r.Description })),
+      ...(p.Ipv6Ranges ?? []).map((r) => ({ cidr: r.CidrIpv6, description: r.Description })),
+    ]
+      .filter((r) => r.cidr)
+      .map((r) => ({ ...perm, sourceGroupId: '', cidr: r.cidr!, description: r.description ?? '' })),
+  ];
 }
 
 /** A listener's certificates: the default one first, then the extra (SNI) ones sorted. */

@@ -16,6 +16,8 @@ export interface SubnetInfo {
   availabilityZone: string;
   vpcId: string;
   tags: Record<string, string>;
+  /** Its IPv4 CIDR (the node rules of an NLB without security groups admit health checks from it). */
+  cidrBlock?: string;
   /** Its route table (explicitly associated, else the VPC's main one) routes to an internet gateway; unknown: undefined. */
   public?: boolean;
 }

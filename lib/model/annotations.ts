@@ -63,6 +63,7 @@ import {
   isAwsCidr,
   isCertificateArn,
   isEipAllocationId,
+  isPrefixListId,
   s3BucketName,
   successCodes,
 } from './annotations/validators.js';
@@ -229,6 +230,46 @@ function assembleSsl(ctx: Ctx): void {
     backendProtocol: ctx.pending.backendProtocol ?? 'tcp',
     alpnPolicy: ctx.get(A.alpnPolicy),
   };
+}
+
+/** An NLB without security groups has none of the user's either: only one of the two annotations may say so. */
+const notWithSecurityGroups: Check<boolean> = (disabled, at) =>
+  disabled && at.get(A.securityGroups) !== undefined
+    ? bad(at, `conflicts with ${A.securityGroups}: an NLB without security groups has none; set only one of them`)
+    : undefined;
+
+/**
+ * Prefix lists restrict the managed security group. Without it (disable-nlb-sg) the nodes' security group would admit
+ * the default ranges instead, the opposite of what the list asks: refused rather than ignored.
+ */
+const needsManagedSecurityGroup: Check<string[]> = (_, at) =>
+  at.get(A.disableNlbSg) === 'true'
+    ? bad(
+        at,
+        `needs the NLB's security group, which ${A.disableNlbSg}: "true" leaves out; ` +
+          'list the client ranges in spec.loadBalancerSourceRanges instead',
+      )
+    : undefined;
+
+/** The LB controller's `CapacityUnits=N` (a key=value map whose only key is CapacityUnits); 0 resets. */
+function capacityUnits(at: At): number | undefined {
+  const kv = keyValues(at);
+  if (kv === undefined) return undefined;
+  const v = Object.keys(kv).length === 1 ? kv.CapacityUnits : undefined;
+  if (v === undefined) {
+    at.errs.push(bad(at, 'must be CapacityUnits=<number>, e.g. "CapacityUnits=1000"'));
+    return undefined;
+  }
+  // ModifyCapacityReservation's CapacityUnits is an int32.
+  if (!/^\d{1,10}$/.test(v) || Number(v) > 2147483647) {
+    at.errs.push(bad(at, 'CapacityUnits must be an integer between 0 and 2147483647'));
+    return undefined;
+  }
+  if (Number(v) > 0 && at.get(A.sslCert) !== undefined) {
+    at.errs.push(bad(at, 'a Network Load Balancer with TLS listeners cannot reserve capacity (ELBv2)'));
+    return undefined;
+  }
+  return Number(v);
 }
 
 const ALPN = ['HTTP1Only', 'HTTP2Only', 'HTTP2Optional', 'HTTP2Preferred', 'None'] as const;
@@ -456,6 +497,37 @@ export const ANNOTATIONS: readonly AnnotationEntry[] = [
     ),
     apply: to('sourceRanges'),
   }),
+  // NLB without security groups (AWS: none can be added later, nor the last removed: a change replaces the NLB).
+  entry({
+    key: A.disableNlbSg,
+    affects: 'security group',
+    parse: rejecting(bool, notWithSecurityGroups),
+    apply: to('disableNlbSecurityGroup'),
+  }),
+  // The managed SG's sources: prefix lists (as the LB controller: with security-groups set, no managed SG, no effect).
+  entry({
+    key: A.securityGroupPrefixLists,
+    affects: 'security group',
+    parse: rejecting(
+      listOf(isPrefixListId, 'must be a comma-separated list of managed prefix list IDs (pl-...)'),
+      distinct('lists a prefix list twice'),
+      needsManagedSecurityGroup,
+    ),
+    apply: to('securityGroupPrefixLists'),
+  }),
+  // "on" adds ICMP "fragmentation needed" to the managed SG (the LB controller reads any other value as off).
+  entry({
+    key: A.icmpForPathMtuDiscovery,
+    affects: 'security group',
+    parse: map(oneOf(['on', 'off']), (v) => v === 'on'),
+    apply: to('icmpForPathMtuDiscovery'),
+  }),
+  entry({
+    key: A.minimumCapacity,
+    affects: 'load balancer',
+    parse: capacityUnits,
+    apply: to('minimumCapacityUnits'),
+  }),
   // TLS listeners: assembled by assembleSsl (policy and ALPN are kept as written).
   entry({
     key: A.sslPolicy,
@@ -598,22 +670,6 @@ export const IGNORED_ANNOTATIONS: readonly IgnoredAnnotation[] = [
     prefix: true,
     status: 'not yet',
     why: 'listeners keep the AWS default attributes',
-  },
-  {
-    key: `${ANNOTATION_PREFIX}minimum-load-balancer-capacity`,
-    status: 'not yet',
-    why: 'no capacity unit reservation is made',
-  },
-  {
-    key: `${ANNOTATION_PREFIX}security-group-prefix-lists`,
-    status: 'not yet',
-    why: 'the managed security group admits the source ranges only (default 0.0.0.0/0)',
-  },
-  { key: `${ANNOTATION_PREFIX}disable-nlb-sg`, status: 'not yet', why: 'every NLB gets a security group' },
-  {
-    key: `${ANNOTATION_PREFIX}enable-icmp-for-path-mtu-discovery`,
-    status: 'not yet',
-    why: 'the managed security group has no ICMP rule',
   },
 ];
 

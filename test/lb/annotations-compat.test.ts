@@ -201,10 +201,6 @@ describe('Services written for the other controllers', () => {
       [`${ANNOTATION_PREFIX}connection-draining-timeout`]: '60',
       [`${ANNOTATION_PREFIX}access-log-emit-interval`]: '5',
       [`${ANNOTATION_PREFIX}listener-attributes.TCP-80`]: 'tcp.idle_timeout.seconds=600',
-      [`${ANNOTATION_PREFIX}security-group-prefix-lists`]: 'pl-0123456789abcdef0',
-      [`${ANNOTATION_PREFIX}disable-nlb-sg`]: 'true',
-      [`${ANNOTATION_PREFIX}minimum-load-balancer-capacity`]: 'CapacityUnits=3000',
-      [`${ANNOTATION_PREFIX}enable-icmp-for-path-mtu-discovery`]: 'on',
       'example.com/unrelated': 'x',
     };
     expect(parse(ann)).toEqual({ config: DEFAULT_CONFIG, errors: [] });
@@ -214,14 +210,80 @@ describe('Services written for the other controllers', () => {
       ['connection-draining-enabled', 'Classic ELB only'],
       ['connection-draining-timeout', 'Classic ELB only'],
       ['listener-attributes.TCP-80', 'not yet'],
-      ['minimum-load-balancer-capacity', 'not yet'],
-      ['security-group-prefix-lists', 'not yet'],
-      ['disable-nlb-sg', 'not yet'],
-      ['enable-icmp-for-path-mtu-discovery', 'not yet'],
     ]);
     expect(found.every((i) => i.why.length > 0)).toBe(true);
     expect(ignoredAnnotations(svc({}))).toEqual([]);
     expect(ignoredAnnotations({})).toEqual([]);
+  });
+
+  it('security-group-prefix-lists, disable-nlb-sg, enable-icmp-for-path-mtu-discovery, minimum-load-balancer-capacity: read as LBC writes them', () => {
+    expect(
+      parse({
+        [A.securityGroupPrefixLists]: 'pl-00000000, pl-0123456789abcdef0',
+        [A.icmpForPathMtuDiscovery]: 'on',
+        [A.minimumCapacity]: 'CapacityUnits=1000',
+      }),
+    ).toEqual({
+      config: {
+        ...DEFAULT_CONFIG,
+        securityGroupPrefixLists: ['pl-00000000', 'pl-0123456789abcdef0'],
+        icmpForPathMtuDiscovery: true,
+        minimumCapacityUnits: 1000,
+      },
+      errors: [],
+    });
+    expect(parse({ [A.disableNlbSg]: 'true', [A.icmpForPathMtuDiscovery]: 'off' })).toEqual({
+      config: { ...DEFAULT_CONFIG, disableNlbSecurityGroup: true, icmpForPathMtuDiscovery: false },
+      errors: [],
+    });
+    // CapacityUnits=0 is the LB controller's reset.
+    expect(parse({ [A.minimumCapacity]: 'CapacityUnits=0' }).config.minimumCapacityUnits).toBe(0);
+  });
+
+  it('bad values of those four are refused with apiserver-style errors on the annotation', () => {
+    const f = (k: string) => `metadata.annotations[${k}]`;
+    expect(messages({ [A.securityGroupPrefixLists]: 'pl-0123456789abcdef0,sg-0123456789abcdef0' })).toEqual([
+      `${f(A.securityGroupPrefixLists)}: Invalid value: "pl-0123456789abcdef0,sg-0123456789abcdef0": must be a ` +
+        'comma-separated list of managed prefix list IDs (pl-...)',
+    ]);
+    expect(messages({ [A.securityGroupPrefixLists]: '' })[0]).toContain('managed prefix list IDs');
+    expect(messages({ [A.securityGroupPrefixLists]: 'pl-00000000,pl-00000000' })[0]).toContain('twice');
+    // Without the NLB's security group the node SG would admit the default ranges: refused, not ignored.
+    expect(messages({ [A.securityGroupPrefixLists]: 'pl-00000000', [A.disableNlbSg]: 'true' })).toEqual([
+      `${f(A.securityGroupPrefixLists)}: Invalid value: "pl-00000000": needs the NLB's security group, which ` +
+        `${A.disableNlbSg}: "true" leaves out; list the client ranges in spec.loadBalancerSourceRanges instead`,
+    ]);
+    expect(messages({ [A.disableNlbSg]: 'yes' })).toEqual([
+      `${f(A.disableNlbSg)}: Unsupported value: "yes": supported values: "true", "false"`,
+    ]);
+    expect(messages({ [A.disableNlbSg]: 'true', [A.securityGroups]: 'sg-0123456789abcdef0' })).toEqual([
+      `${f(A.disableNlbSg)}: Invalid value: "true": conflicts with ${A.securityGroups}: an NLB without security ` +
+        'groups has none; set only one of them',
+    ]);
+    expect(parse({ [A.disableNlbSg]: 'false', [A.securityGroups]: 'sg-0123456789abcdef0' }).errors).toEqual([]);
+    expect(messages({ [A.icmpForPathMtuDiscovery]: 'true' })).toEqual([
+      `${f(A.icmpForPathMtuDiscovery)}: Unsupported value: "true": supported values: "on", "off"`,
+    ]);
+    expect(messages({ [A.minimumCapacity]: '1000' })[0]).toContain('"1000" is not a key=value pair');
+    for (const v of ['capacityunits=1000', 'CapacityUnits=1000,Other=1'])
+      expect(messages({ [A.minimumCapacity]: v }), v).toEqual([
+        `${f(A.minimumCapacity)}: Invalid value: "${v}": must be CapacityUnits=<number>, e.g. "CapacityUnits=1000"`,
+      ]);
+    expect(messages({ [A.minimumCapacity]: 'CapacityUnits=' })[0]).toContain('CapacityUnits must be an integer');
+    expect(messages({ [A.minimumCapacity]: 'CapacityUnits=-5' })).toEqual([
+      `${f(A.minimumCapacity)}: Invalid value: "CapacityUnits=-5": CapacityUnits must be an integer between 0 ` +
+        'and 2147483647',
+    ]);
+    expect(messages({ [A.minimumCapacity]: 'CapacityUnits=3000000000' })[0]).toContain('between 0 and 2147483647');
+    expect(
+      messages({
+        [A.minimumCapacity]: 'CapacityUnits=1000',
+        [A.sslCert]: 'arn:aws:acm:us-east-1:123456789012:certificate/abc',
+      }),
+    ).toEqual([
+      `${f(A.minimumCapacity)}: Invalid value: "CapacityUnits=1000": a Network Load Balancer with TLS listeners ` +
+        'cannot reserve capacity (ELBv2)',
+    ]);
   });
 
   it('no annotation is both read and ignored', () => {

@@ -7,6 +7,7 @@ import {
   DescribeInstancesCommand,
   DescribeSecurityGroupsCommand,
   DescribeSubnetsCommand,
+  DescribeVpcsCommand,
   EC2Client,
 } from '@aws-sdk/client-ec2';
 import {
@@ -16,7 +17,9 @@ import {
   DescribeLoadBalancersCommand,
   DescribeTagsCommand,
   DescribeTargetGroupsCommand,
+  DescribeCapacityReservationCommand,
   ElasticLoadBalancingV2Client,
+  ModifyCapacityReservationCommand,
   ModifyLoadBalancerAttributesCommand,
   ModifyTargetGroupAttributesCommand,
   RegisterTargetsCommand,
@@ -25,6 +28,7 @@ import { RequeueError } from '../../lib/errors.js';
 import { SimulatedClock, Throttle, TokenBucket } from '../../lib/aws/throttle.js';
 import type { LoadBalancerContext } from '../../lib/lb/context.js';
 import { discoverNodes, reconcileService } from '../../lib/lb/index.js';
+import { applyPlan } from '../../lib/lb/apply/index.js';
 import { A } from '../../lib/model/annotations.js';
 import type { NodeInfo } from '../../lib/model/types.js';
 import { lbService } from './fixture.js';
@@ -43,14 +47,28 @@ function setup(opts: { existingNlbs?: number; quota?: number } = {}) {
         SubnetId: 'subnet-a',
         AvailabilityZone: 'us-east-1a',
         VpcId: 'vpc-1',
+        CidrBlock: '10.0.0.0/24',
         Tags: [{ Key: 'kubernetes.io/role/elb', Value: '1' }],
       },
-      { SubnetId: 'subnet-b', AvailabilityZone: 'us-east-1b', VpcId: 'vpc-1', Tags: [] },
+      { SubnetId: 'subnet-b', AvailabilityZone: 'us-east-1b', VpcId: 'vpc-1', CidrBlock: '10.0.1.0/24', Tags: [] },
     ],
   });
   e.on(DescribeSecurityGroupsCommand).resolves({ SecurityGroups: [{ GroupId: 'sg-nodes', IpPermissions: [] }] });
   e.on(CreateSecurityGroupCommand).resolves({ GroupId: 'sg-new' });
   e.on(AuthorizeSecurityGroupIngressCommand).resolves({ Return: true });
+  e.on(DescribeVpcsCommand).resolves({
+    Vpcs: [
+      {
+        VpcId: 'vpc-1',
+        CidrBlock: '10.0.0.0/16',
+        CidrBlockAssociationSet: [
+          { CidrBlock: '10.0.0.0/16', CidrBlockState: { State: 'associated' } },
+          { CidrBlock: '100.64.0.0/16', CidrBlockState: { State: 'associated' } },
+          { CidrBlock: '100.65.0.0/16', CidrBlockState: { State: 'disassociated' } },
+        ],
+      },
+    ],
+  });
   l.on(DescribeLoadBalancersCommand).resolves({
     LoadBalancers: Array.from({ length: opts.existingNlbs ?? 0 }, (_, i) => ({
       LoadBalancerArn: `arn:other/${i}`,
@@ -65,6 +83,8 @@ function setup(opts: { existingNlbs?: number; quota?: number } = {}) {
   let tg = 0;
   l.on(CreateTargetGroupCommand).callsFake(() => ({ TargetGroups: [{ TargetGroupArn: `arn:tg/${++tg}` }] }));
   l.on(ModifyLoadBalancerAttributesCommand).resolves({});
+  l.on(ModifyCapacityReservationCommand).resolves({});
+  l.on(DescribeCapacityReservationCommand).resolves({});
   l.on(ModifyTargetGroupAttributesCommand).resolves({});
   l.on(RegisterTargetsCommand).resolves({});
   l.on(CreateListenerCommand).resolves({});
@@ -196,6 +216,116 @@ describe('AWS payloads', () => {
     const near = setup({ existingNlbs: 39 });
     const st = await reconcileService(near.ctx, lbService('web'), nodes(1));
     expect(st.warnings).toEqual(['this account will use 40 of its 50 Network Load Balancers in this region']);
+  });
+
+  it('prefix lists and ICMP for path MTU discovery: the managed SG ingress, exactly', async () => {
+    const { e, ctx } = setup();
+    const svc = lbService('web', {
+      namespace: 'shop',
+      sourceRanges: ['203.0.113.0/24'],
+      annotations: { [A.securityGroupPrefixLists]: 'pl-00000000', [A.icmpForPathMtuDiscovery]: 'on' },
+    });
+    expect((await reconcileService(ctx, svc, nodes(1))).error).toBeUndefined();
+    const sgIn = e.commandCalls(AuthorizeSecurityGroupIngressCommand).map((c) => c.args[0].input);
+    expect(sgIn.find((a) => a.GroupId === 'sg-new')!.IpPermissions).toEqual([
+      { IpProtocol: 'icmp', FromPort: 3, ToPort: 4, IpRanges: [{ CidrIp: '203.0.113.0/24' }] },
+      { IpProtocol: 'tcp', FromPort: 80, ToPort: 80, IpRanges: [{ CidrIp: '203.0.113.0/24' }] },
+      { IpProtocol: 'tcp', FromPort: 80, ToPort: 80, PrefixListIds: [{ PrefixListId: 'pl-00000000' }] },
+    ]);
+    // Prefix lists without source ranges: no 0.0.0.0/0 (the annotation used to be accepted and leave it open).
+    const only = setup();
+    const svc2 = lbService('web', { namespace: 'shop', annotations: { [A.securityGroupPrefixLists]: 'pl-00000000' } });
+    await reconcileService(only.ctx, svc2, nodes(1));
+    const perms = only.e
+      .commandCalls(AuthorizeSecurityGroupIngressCommand)
+      .map((c) => c.args[0].input)
+      .find((a) => a.GroupId === 'sg-new')!.IpPermissions;
+    expect(perms).toEqual([
+      { IpProtocol: 'tcp', FromPort: 80, ToPort: 80, PrefixListIds: [{ PrefixListId: 'pl-00000000' }] },
+    ]);
+  });
+
+  it('ICMPv6 "packet too big" from the IPv6 ranges of a dualstack NLB', async () => {
+    const { e, ctx } = setup();
+    const svc = lbService('web', {
+      namespace: 'shop',
+      annotations: { [A.ipAddressType]: 'dualstack', [A.icmpForPathMtuDiscovery]: 'on' },
+    });
+    await reconcileService(ctx, svc, nodes(1));
+    const perms = e
+      .commandCalls(AuthorizeSecurityGroupIngressCommand)
+      .map((c) => c.args[0].input)
+      .find((a) => a.GroupId === 'sg-new')!.IpPermissions!;
+    expect(perms.filter((p) => p.IpProtocol!.startsWith('icmp'))).toEqual([
+      { IpProtocol: 'icmp', FromPort: 3, ToPort: 4, IpRanges: [{ CidrIp: '0.0.0.0/0' }] },
+      { IpProtocol: 'icmpv6', FromPort: 2, ToPort: 0, Ipv6Ranges: [{ CidrIpv6: '::/0' }] },
+    ]);
+  });
+
+  it('disable-nlb-sg: CreateLoadBalancer without SecurityGroups, no SG created, CIDR rules on the node SG', async () => {
+    const { e, l, ctx } = setup();
+    const svc = lbService('web', {
+      namespace: 'shop',
+      annotations: { [A.disableNlbSg]: 'true', [A.scheme]: 'internal', [A.subnets]: 'subnet-a,subnet-b' },
+    });
+    expect((await reconcileService(ctx, svc, nodes(1))).error).toBeUndefined();
+    const lbIn = l.commandCalls(CreateLoadBalancerCommand)[0]!.args[0].input;
+    expect(lbIn.SecurityGroups).toBeUndefined();
+    expect('SecurityGroups' in lbIn && lbIn.SecurityGroups !== undefined).toBe(false);
+    expect(e.commandCalls(CreateSecurityGroupCommand)).toHaveLength(0);
+    // Internal, no source ranges: the VPC's associated CIDRs (one DescribeVpcs), the NodePort exactly.
+    expect(e.commandCalls(DescribeVpcsCommand).map((c) => c.args[0].input)).toEqual([{ VpcIds: ['vpc-1'] }]);
+    const auth = e.commandCalls(AuthorizeSecurityGroupIngressCommand).map((c) => c.args[0].input);
+    expect(auth).toEqual(
+      ['10.0.0.0/16', '100.64.0.0/16'].map((CidrIp) => ({
+        GroupId: 'sg-nodes',
+        IpPermissions: [
+          {
+            IpProtocol: 'tcp',
+            FromPort: 30080,
+            ToPort: 30080,
+            IpRanges: [{ CidrIp, Description: 'k8s-svc-lb prod shop/web' }],
+          },
+        ],
+      })),
+    );
+  });
+
+  it('minimum-load-balancer-capacity: ModifyCapacityReservation on create; reset when removed', async () => {
+    const { l, ctx } = setup();
+    const svc = lbService('web', { namespace: 'shop', annotations: { [A.minimumCapacity]: 'CapacityUnits=1000' } });
+    expect((await reconcileService(ctx, svc, nodes(1))).error).toBeUndefined();
+    expect(l.commandCalls(ModifyCapacityReservationCommand).map((c) => c.args[0].input)).toEqual([
+      { LoadBalancerArn: 'arn:lb', MinimumLoadBalancerCapacity: { CapacityUnits: 1000 } },
+    ]);
+    // The reset a removed annotation plans (planner.test.ts), as sent.
+    const reset = setup();
+    await applyPlan(reset.ctx, {
+      stack: 'shop/web',
+      warnings: [],
+      actions: [{ op: 'update', kind: 'LoadBalancerCapacity', name: 'web', arn: 'arn:lb/x' }],
+    });
+    expect(reset.l.commandCalls(ModifyCapacityReservationCommand).map((c) => c.args[0].input)).toEqual([
+      { LoadBalancerArn: 'arn:lb/x', ResetCapacityReservation: true },
+    ]);
+  });
+
+  it('a bad value of the new annotations: the Service is refused, no AWS write at all', async () => {
+    for (const annotations of <Record<string, string>[]>[
+      { [A.securityGroupPrefixLists]: 'pl-zz' },
+      { [A.disableNlbSg]: 'True' },
+      { [A.icmpForPathMtuDiscovery]: 'enabled' },
+      { [A.minimumCapacity]: 'CapacityUnits=1k' },
+    ]) {
+      const { e, l, ctx } = setup();
+      const st = await reconcileService(ctx, lbService('web', { namespace: 'shop', annotations }), nodes(1));
+      expect(st.error, JSON.stringify(annotations)).toMatch(/metadata\.annotations\[service\.beta\.kubernetes\.io\//);
+      const writes = [...e.calls(), ...l.calls()].map((c) => (c.args[0] as object).constructor.name);
+      expect(
+        writes.filter((n) => !/^Describe/.test(n)),
+        JSON.stringify(annotations),
+      ).toEqual([]);
+    }
   });
 
   it('AWS TooManyLoadBalancers becomes a RequeueError saying so', async () => {

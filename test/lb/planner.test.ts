@@ -36,24 +36,28 @@ const subnets: SubnetInfo[] = [
     subnetId: 'subnet-0a',
     availabilityZone: 'us-east-1a',
     vpcId: 'vpc-1',
+    cidrBlock: '10.0.0.0/24',
     tags: { 'kubernetes.io/role/elb': '1', Name: 'pub-a' },
   },
   {
     subnetId: 'subnet-0b',
     availabilityZone: 'us-east-1b',
     vpcId: 'vpc-1',
+    cidrBlock: '10.0.1.0/24',
     tags: { 'kubernetes.io/role/elb': '1', 'kubernetes.io/cluster/prod': 'shared' },
   },
   {
     subnetId: 'subnet-0c',
     availabilityZone: 'us-east-1a',
     vpcId: 'vpc-1',
+    cidrBlock: '10.0.2.0/24',
     tags: { 'kubernetes.io/role/internal-elb': '1' },
   },
   {
     subnetId: 'subnet-0d',
     availabilityZone: 'us-east-1b',
     vpcId: 'vpc-1',
+    cidrBlock: '10.0.3.0/24',
     tags: { 'kubernetes.io/role/internal-elb': '1', 'kubernetes.io/cluster/prod': 'owned' },
   },
   {
@@ -77,7 +81,14 @@ const nodes = [
   node(3, 'us-east-1a', { 'node.kubernetes.io/exclude-from-external-load-balancers': 'true' }),
   node(4, 'us-east-1b', {}, 'stopped'),
 ];
-const env: BuildEnv = { clusterName: CLUSTER, vpcId: 'vpc-1', subnets, nodes, nodeSecurityGroupId: 'sg-nodes' };
+const env: BuildEnv = {
+  clusterName: CLUSTER,
+  vpcId: 'vpc-1',
+  subnets,
+  nodes,
+  nodeSecurityGroupId: 'sg-nodes',
+  vpcCidrs: ['10.0.0.0/16'],
+};
 
 function build(svc: ReturnType<typeof lbService>, e: BuildEnv = env): DesiredStack {
   const r = buildDesiredStack(svc, e);
@@ -106,6 +117,7 @@ function observedFrom(d: DesiredStack): ObservedStack {
         securityGroups: d.loadBalancer.securityGroups.map((s) => (s === 'managed' ? sgId : s)),
         tags: d.loadBalancer.tags,
         attributes: { ...d.loadBalancer.attributes, 'deletion_protection.enabled': 'false' },
+        ...(d.loadBalancer.minimumCapacityUnits ? { minimumCapacityUnits: d.loadBalancer.minimumCapacityUnits } : {}),
         listeners: d.listeners.map((l) => ({
           arn: `arn:listener/${l.port}`,
           port: l.port,
@@ -144,7 +156,12 @@ function observedFrom(d: DesiredStack): ObservedStack {
       ? d.nodeRule.permissions.map((p) => ({
           ...p,
           groupId: d.nodeRule!.groupId,
-          sourceGroupId: d.nodeRule!.sourceGroup === 'managed' ? sgId : d.nodeRule!.sourceGroup,
+          sourceGroupId:
+            d.nodeRule!.sourceGroup === undefined
+              ? ''
+              : d.nodeRule!.sourceGroup === 'managed'
+                ? sgId
+                : d.nodeRule!.sourceGroup,
           description: d.nodeRule!.description,
         }))
       : [],
@@ -191,6 +208,29 @@ describe('desired state and plans (golden)', () => {
         [A.accessLogBucket]: 'lb-logs',
         [A.accessLogPrefix]: 'api',
       },
+    }),
+    // Managed SG from prefix lists and source ranges, ICMP for path MTU discovery (IPv4 and IPv6), capacity.
+    'sg-prefix-lists-icmp-capacity': lbService('web', {
+      ports: [
+        { name: 'http', port: 80, nodePort: 30080 },
+        { name: 'dns', port: 53, nodePort: 30053, protocol: 'UDP' },
+      ],
+      sourceRanges: ['203.0.113.0/24', '2001:db8::/32'],
+      annotations: {
+        [A.ipAddressType]: 'dualstack',
+        [A.securityGroupPrefixLists]: 'pl-00000000,pl-0123456789abcdef0',
+        [A.icmpForPathMtuDiscovery]: 'on',
+        [A.minimumCapacity]: 'CapacityUnits=1000',
+      },
+    }),
+    // No NLB security group: CIDR rules on the node SG (internal: the VPC's CIDR; the NLB subnets for health checks).
+    'no-nlb-sg-internal': lbService('api', {
+      local: true,
+      ports: [
+        { name: 'http', port: 80, nodePort: 30080 },
+        { name: 'dns', port: 53, nodePort: 30053, protocol: 'UDP' },
+      ],
+      annotations: { [A.scheme]: 'internal', [A.disableNlbSg]: 'true' },
     }),
   };
   for (const [name, svc] of Object.entries(cases)) {
@@ -408,6 +448,178 @@ describe('desired state and plans (golden)', () => {
       ),
       { numRuns: 100 },
     );
+  });
+});
+
+describe('prefix lists, ICMP, NLB without security groups, capacity reservation', () => {
+  const shape = (p: ReturnType<typeof planStack>) => formatPlan(p).split('\n');
+
+  it('prefix lists replace the default 0.0.0.0/0 of an existing managed SG: revoke it, authorize the lists', () => {
+    const before = build(lbService('web'));
+    const after = build(lbService('web', { annotations: { [A.securityGroupPrefixLists]: 'pl-00000000' } }));
+    expect(after.securityGroup!.ingress).toEqual([
+      { protocol: 'tcp', fromPort: 80, toPort: 80, prefixListId: 'pl-00000000' },
+    ]);
+    const plan = planStack(after, observedFrom(before), 'vpc-1');
+    expect(plan.actions).toEqual([
+      {
+        op: 'update',
+        kind: 'SecurityGroupIngress',
+        name: before.securityGroup!.name,
+        groupId: 'sg-managed',
+        authorize: [{ protocol: 'tcp', fromPort: 80, toPort: 80, prefixListId: 'pl-00000000' }],
+        revoke: [{ protocol: 'tcp', fromPort: 80, toPort: 80, cidr: '0.0.0.0/0' }],
+      },
+    ]);
+    // With explicit source ranges both are admitted (the LB controller's rule).
+    const both = build(
+      lbService('web', { sourceRanges: ['10.1.0.0/16'], annotations: { [A.securityGroupPrefixLists]: 'pl-00000000' } }),
+    );
+    expect(both.securityGroup!.ingress.map((r) => r.cidr ?? r.prefixListId)).toEqual(['10.1.0.0/16', 'pl-00000000']);
+    // With the user's security groups there is no managed SG to put them in (as the LB controller: no effect).
+    const byo = build(
+      lbService('web', {
+        annotations: { [A.securityGroupPrefixLists]: 'pl-00000000', [A.securityGroups]: 'sg-user' },
+      }),
+      { ...env, vpcSecurityGroups: [{ groupId: 'sg-user', groupName: 'user', tags: {} }] },
+    );
+    expect(byo.securityGroup).toBeUndefined();
+  });
+
+  it('ICMP: type 3 code 4 from each IPv4 range, ICMPv6 type 2 code 0 from each IPv6 range; "off" or absent: none', () => {
+    const icmp = (svc: ReturnType<typeof lbService>) =>
+      build(svc).securityGroup!.ingress.filter((r) => r.protocol.startsWith('icmp'));
+    expect(icmp(lbService('web', { annotations: { [A.icmpForPathMtuDiscovery]: 'on' } }))).toEqual([
+      { protocol: 'icmp', fromPort: 3, toPort: 4, cidr: '0.0.0.0/0' },
+    ]);
+    expect(
+      icmp(lbService('web', { annotations: { [A.icmpForPathMtuDiscovery]: 'on', [A.ipAddressType]: 'dualstack' } })),
+    ).toEqual([
+      { protocol: 'icmp', fromPort: 3, toPort: 4, cidr: '0.0.0.0/0' },
+      { protocol: 'icmpv6', fromPort: 2, toPort: 0, cidr: '::/0' },
+    ]);
+    expect(icmp(lbService('web', { annotations: { [A.icmpForPathMtuDiscovery]: 'off' } }))).toEqual([]);
+    // Turning it off revokes the rule.
+    const on = build(lbService('web', { annotations: { [A.icmpForPathMtuDiscovery]: 'on' } }));
+    expect(shape(planStack(build(lbService('web')), observedFrom(on), 'vpc-1'))).toEqual([
+      'Plan for default/web: 0 to create, 1 to update, 0 to delete',
+      `~ update SecurityGroupIngress ${on.securityGroup!.name}: -icmp/type=3,code=4 from 0.0.0.0/0`,
+    ]);
+  });
+
+  it('disable-nlb-sg: no managed SG, no SG on the NLB, exact NodePorts from CIDRs on the node SG', () => {
+    const d = build(lbService('web', { annotations: { [A.disableNlbSg]: 'true' } }));
+    expect(d.securityGroup).toBeUndefined();
+    expect(d.loadBalancer.securityGroups).toEqual([]);
+    expect(d.loadBalancer.name).not.toBe(build(lbService('web')).loadBalancer.name);
+    // Internet-facing, client IP preserved, health checks on the traffic port: 0.0.0.0/0 admits them too.
+    expect(d.nodeRule).toEqual({
+      groupId: 'sg-nodes',
+      description: 'k8s-svc-lb prod default/web',
+      permissions: [{ protocol: 'tcp', fromPort: 30080, toPort: 30080, cidr: '0.0.0.0/0' }],
+    });
+    // Source ranges: the traffic port from them, health checks from the NLB's subnets.
+    const ranged = build(
+      lbService('web', { sourceRanges: ['203.0.113.0/24'], annotations: { [A.disableNlbSg]: 'true' } }),
+    );
+    expect(ranged.nodeRule!.permissions.map((p) => `${p.protocol}:${p.fromPort}:${p.cidr}`)).toEqual([
+      'tcp:30080:10.0.0.0/24',
+      'tcp:30080:10.0.1.0/24',
+      'tcp:30080:203.0.113.0/24',
+    ]);
+    // Client IP not preserved: everything comes from the NLB's subnets.
+    const nat = build(
+      lbService('web', {
+        annotations: { [A.disableNlbSg]: 'true', [A.tgAttributes]: 'preserve_client_ip.enabled=false' },
+      }),
+    );
+    expect(nat.nodeRule!.permissions.map((p) => p.cidr)).toEqual(['10.0.0.0/24', '10.0.1.0/24']);
+    // Steady state.
+    expect(planStack(d, observedFrom(d), 'vpc-1').actions).toEqual([]);
+    // Without the VPC's CIDR an internal one cannot be built (0.0.0.0/0 would open the NodePorts to everyone).
+    const r = buildDesiredStack(
+      lbService('web', { annotations: { [A.disableNlbSg]: 'true', [A.scheme]: 'internal' } }),
+      { ...env, vpcCidrs: undefined },
+    );
+    expect(r.errors).toEqual(['internal: the VPC CIDR is unknown; an internal NLB without security groups needs it']);
+  });
+
+  it('disable-nlb-sg changed on an existing NLB: a replacement, released first; the SG rule and the SG go', () => {
+    const withSg = build(lbService('web'));
+    const noSg = build(lbService('web', { annotations: { [A.disableNlbSg]: 'true' } }));
+    const plan = planStack(noSg, observedFrom(withSg), 'vpc-1');
+    golden('disable-nlb-sg-replace', { text: shape(plan) });
+    expect(plan.actions.map((a) => `${a.op} ${a.kind}`)).toEqual([
+      'delete Listener',
+      'delete LoadBalancer',
+      'create LoadBalancer',
+      'update LoadBalancerAttributes',
+      'update NodeRule',
+      'create Listener',
+      'delete NodeRule',
+      'delete SecurityGroup',
+    ]);
+    const create = plan.actions.find((a) => a.kind === 'LoadBalancer' && a.op === 'create');
+    expect(create).toMatchObject({ securityGroups: [] });
+    const release = plan.actions.find((a) => a.kind === 'LoadBalancer' && a.op === 'delete');
+    expect(release).toMatchObject({
+      reason: `replaced by ${noSg.loadBalancer.name}: security groups cannot all be removed from an existing NLB`,
+    });
+    // And back: the NLB without security groups is replaced by one with the managed SG.
+    const back = planStack(withSg, observedFrom(noSg), 'vpc-1');
+    expect(back.actions.map((a) => `${a.op} ${a.kind}`).slice(0, 5)).toEqual([
+      'delete Listener',
+      'delete LoadBalancer',
+      'create SecurityGroup',
+      'update SecurityGroupIngress',
+      'create LoadBalancer',
+    ]);
+    expect(back.actions.find((a) => a.kind === 'LoadBalancer' && a.op === 'delete')).toMatchObject({
+      reason: `replaced by ${withSg.loadBalancer.name}: security groups cannot be added to an existing NLB`,
+    });
+    // A custom name does not change, but the mode still decides: replaced, not kept.
+    const named = (extra: Record<string, string>) =>
+      build(lbService('web', { annotations: { [A.name]: 'my-nlb', ...extra } }));
+    const p2 = planStack(named({ [A.disableNlbSg]: 'true' }), observedFrom(named({})), 'vpc-1');
+    expect(p2.actions[1]).toMatchObject({ op: 'delete', kind: 'LoadBalancer', arn: 'arn:lb/1' });
+  });
+
+  it('capacity: set on create, changed, reset when removed or 0, nothing when equal', () => {
+    const cap = (v?: string) => build(lbService('web', { annotations: v ? { [A.minimumCapacity]: v } : {} }));
+    const created = planStack(cap('CapacityUnits=1000'), empty('default/web'), 'vpc-1');
+    expect(created.actions.filter((a) => a.kind === 'LoadBalancerCapacity')).toEqual([
+      {
+        op: 'update',
+        kind: 'LoadBalancerCapacity',
+        name: cap().loadBalancer.name,
+        arn: { ref: 'lb' },
+        capacityUnits: 1000,
+      },
+    ]);
+    const o = observedFrom(cap('CapacityUnits=1000'));
+    expect(planStack(cap('CapacityUnits=1000'), o, 'vpc-1').actions).toEqual([]);
+    expect(shape(planStack(cap('CapacityUnits=2000'), o, 'vpc-1')).slice(1)).toEqual([
+      `~ update LoadBalancerCapacity ${cap().loadBalancer.name}: CapacityUnits=2000`,
+    ]);
+    for (const d of [cap(), cap('CapacityUnits=0')])
+      expect(planStack(d, o, 'vpc-1').actions).toEqual([
+        { op: 'update', kind: 'LoadBalancerCapacity', name: d.loadBalancer.name, arn: 'arn:lb/1' },
+      ]);
+    // No reservation and none wanted: no call.
+    expect(planStack(cap('CapacityUnits=0'), observedFrom(cap()), 'vpc-1').actions).toEqual([]);
+  });
+
+  it('a bad value of any of them: errors, nothing built', () => {
+    for (const a of <Record<string, string>[]>[
+      { [A.securityGroupPrefixLists]: 'sg-1' },
+      { [A.disableNlbSg]: 'maybe' },
+      { [A.icmpForPathMtuDiscovery]: 'yes' },
+      { [A.minimumCapacity]: 'CapacityUnits=lots' },
+    ]) {
+      const r = buildDesiredStack(lbService('web', { annotations: a }), env);
+      expect(r.desired, JSON.stringify(a)).toBeUndefined();
+      expect(r.errors[0]).toMatch(/^metadata\.annotations\[service\.beta\.kubernetes\.io\/aws-load-balancer-/);
+    }
   });
 });
 

@@ -53,6 +53,7 @@ function step(ctx: LoadBalancerContext, st: ApplyState, a: Action): Promise<void
       return applySecurityGroup(ctx, st, a);
     case 'LoadBalancer':
     case 'LoadBalancerAttributes':
+    case 'LoadBalancerCapacity':
     case 'LoadBalancerSubnets':
     case 'LoadBalancerSecurityGroups':
       return applyLoadBalancer(ctx, st, a);

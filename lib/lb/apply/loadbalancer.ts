@@ -3,6 +3,7 @@ import {
   CreateLoadBalancerCommand,
   DeleteLoadBalancerCommand,
   DescribeLoadBalancersCommand,
+  ModifyCapacityReservationCommand,
   ModifyLoadBalancerAttributesCommand,
   SetSecurityGroupsCommand,
   SetSubnetsCommand,
@@ -16,7 +17,14 @@ import { elbTagsOf, toTags } from './tags.js';
 
 type LbAction = Extract<
   Action,
-  { kind: 'LoadBalancer' | 'LoadBalancerAttributes' | 'LoadBalancerSubnets' | 'LoadBalancerSecurityGroups' }
+  {
+    kind:
+      | 'LoadBalancer'
+      | 'LoadBalancerAttributes'
+      | 'LoadBalancerCapacity'
+      | 'LoadBalancerSubnets'
+      | 'LoadBalancerSecurityGroups';
+  }
 >;
 
 const subnetMappings = (ms: SubnetMapping[]) =>
@@ -35,6 +43,16 @@ export async function applyLoadBalancer(ctx: LoadBalancerContext, st: ApplyState
           LoadBalancerArn: st.resolve(a.arn),
           Attributes: Object.entries(a.attributes).map(([Key, Value]) => ({ Key, Value })),
         }),
+      );
+      return;
+    case 'LoadBalancerCapacity':
+      await elb(
+        ctx,
+        new ModifyCapacityReservationCommand(
+          a.capacityUnits
+            ? { LoadBalancerArn: st.resolve(a.arn), MinimumLoadBalancerCapacity: { CapacityUnits: a.capacityUnits } }
+            : { LoadBalancerArn: st.resolve(a.arn), ResetCapacityReservation: true },
+        ),
       );
       return;
     case 'LoadBalancerSubnets':
@@ -70,8 +88,9 @@ async function createLoadBalancer(
         Scheme: d.scheme,
         IpAddressType: d.ipAddressType,
         SubnetMappings: subnetMappings(d.subnetMappings),
-        // An NLB created without security groups can never get one: always create with them.
-        SecurityGroups: a.securityGroups.map((s) => st.resolve(s)),
+        // An NLB created without security groups can never get one (disable-nlb-sg asks for exactly that); one
+        // created with some can never lose the last: the planner replaces the NLB when this choice changes.
+        SecurityGroups: a.securityGroups.length ? a.securityGroups.map((s) => st.resolve(s)) : undefined,
         Tags: toTags(d.tags),
       }),
     );

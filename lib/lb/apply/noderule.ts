@@ -1,4 +1,7 @@
-/** The rule on the nodes' security group: SG-to-SG permissions authorized and revoked one by one (EC2). */
+/**
+ * The rule on the nodes' security group: SG-to-SG permissions (or, for an NLB without security groups, CIDR ones)
+ * authorized and revoked one by one (EC2). The description identifies the stack either way.
+ */
 import {
   AuthorizeSecurityGroupIngressCommand,
   RevokeSecurityGroupIngressCommand,
@@ -9,13 +12,13 @@ import type { LoadBalancerContext } from '../context.js';
 import type { Action, NodePermission } from '../model.js';
 import type { ApplyState } from './state.js';
 
-function nodePerm(p: NodePermission, sourceGroupId: string, description?: string): IpPermission {
-  return {
-    IpProtocol: p.protocol,
-    FromPort: p.fromPort,
-    ToPort: p.toPort,
-    UserIdGroupPairs: [{ GroupId: sourceGroupId, Description: description }],
-  };
+function nodePerm(p: NodePermission, sourceGroupId: string | undefined, description?: string): IpPermission {
+  const perm = { IpProtocol: p.protocol, FromPort: p.fromPort, ToPort: p.toPort };
+  if (p.cidr === undefined)
+    return { ...perm, UserIdGroupPairs: [{ GroupId: sourceGroupId, Description: description }] };
+  return p.cidr.includes(':')
+    ? { ...perm, Ipv6Ranges: [{ CidrIpv6: p.cidr, Description: description }] }
+    : { ...perm, IpRanges: [{ CidrIp: p.cidr, Description: description }] };
 }
 
 export async function applyNodeRule(
@@ -24,7 +27,7 @@ export async function applyNodeRule(
   a: Extract<Action, { kind: 'NodeRule' }>,
 ): Promise<void> {
   if (a.op === 'update') {
-    const src = st.resolve(a.sourceGroup);
+    const src = a.sourceGroup === undefined ? undefined : st.resolve(a.sourceGroup);
     for (const p of a.authorize) {
       try {
         const IpPermissions = [nodePerm(p, src, a.description)];

@@ -52,12 +52,15 @@ export async function applySecurityGroup(ctx: LoadBalancerContext, st: ApplyStat
   }
 }
 
+/** One IpPermission per rule: from a CIDR (IPv4 or IPv6) or a managed prefix list; ICMP type/code in the ports. */
 function ipPermissions(rules: IngressRule[]): IpPermission[] {
-  return rules.map((r) =>
-    r.cidr.includes(':')
-      ? { IpProtocol: r.protocol, FromPort: r.fromPort, ToPort: r.toPort, Ipv6Ranges: [{ CidrIpv6: r.cidr }] }
-      : { IpProtocol: r.protocol, FromPort: r.fromPort, ToPort: r.toPort, IpRanges: [{ CidrIp: r.cidr }] },
-  );
+  return rules.map((r) => {
+    const perm = { IpProtocol: r.protocol, FromPort: r.fromPort, ToPort: r.toPort };
+    if (r.prefixListId !== undefined) return { ...perm, PrefixListIds: [{ PrefixListId: r.prefixListId }] };
+    return r.cidr!.includes(':')
+      ? { ...perm, Ipv6Ranges: [{ CidrIpv6: r.cidr }] }
+      : { ...perm, IpRanges: [{ CidrIp: r.cidr }] };
+  });
 }
 
 async function applyIngress(

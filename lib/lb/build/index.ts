@@ -9,7 +9,7 @@ import { keyOf } from '../../model/types.js';
 import { formatFieldError } from '../../model/field-errors.js';
 import { parseLoadBalancerAnnotations, type LoadBalancerAnnotations } from '../../model/annotations.js';
 import { eligibleNodes } from '../../nodes/eligible.js';
-import type { DesiredListener, DesiredStack, DesiredTargetGroup } from '../model.js';
+import type { DesiredListener, DesiredStack, DesiredTargetGroup, SubnetMapping } from '../model.js';
 import { loadBalancerName } from '../naming.js';
 import { ownershipTags, type StackTagging } from '../ownership.js';
 import type { SubnetInfo } from '../subnets.js';
@@ -20,7 +20,7 @@ import {
   subnetMappings,
   type SecurityGroupInfo,
 } from './loadbalancer.js';
-import { desiredNodeRule } from './noderule.js';
+import { desiredNodeRule, type ClientNetworks } from './noderule.js';
 import { groupPorts, type PortGroup } from './ports.js';
 import { desiredSecurityGroup } from './securitygroup.js';
 import { desiredTargetGroup, healthCheckFor, type TargetGroupCommon } from './targetgroup.js';
@@ -35,6 +35,8 @@ export interface BuildEnv {
   vpcSecurityGroups?: SecurityGroupInfo[];
   nodes: NodeInfo[];
   nodeSecurityGroupId?: string;
+  /** The VPC's IPv4 CIDRs: the clients of an internal NLB without security groups (read only when one needs them). */
+  vpcCidrs?: string[];
 }
 
 export type BuildResult = { desired: DesiredStack; errors: [] } | { desired?: undefined; errors: string[] };
@@ -83,14 +85,25 @@ export function buildDesiredStack(svc: V1Service, env: BuildEnv): BuildResult {
   warnings.push(...targetQuotaWarnings(nodes, targetGroups.length));
 
   const loadBalancer = desiredLoadBalancer(
-    cfg.name ?? loadBalancerName(cluster, ns, name, cfg.scheme),
+    cfg.name ?? loadBalancerName(cluster, ns, name, cfg.scheme, cfg.disableNlbSecurityGroup),
     cfg,
     mappings,
     lbSecurityGroups,
     tagging,
   );
   const securityGroup = desiredSecurityGroup(svc, cfg, listeners, cluster, tagging);
-  const nodeRule = desiredNodeRule(cfg, env.nodeSecurityGroupId, lbSecurityGroups, targetGroups, hc, cluster, stack);
+  const clients = lbSecurityGroups.length === 0 ? clientNetworks(svc, cfg, env, mappings) : undefined;
+  if (clients && 'error' in clients) return { errors: [clients.error] };
+  const nodeRule = desiredNodeRule(
+    cfg,
+    env.nodeSecurityGroupId,
+    lbSecurityGroups,
+    targetGroups,
+    hc,
+    cluster,
+    stack,
+    clients,
+  );
   return {
     desired: {
       cluster,
@@ -105,6 +118,27 @@ export function buildDesiredStack(svc: V1Service, env: BuildEnv): BuildResult {
     },
     errors: [],
   };
+}
+
+/** Where the nodes' traffic comes from when the NLB has no security group (the node rule admits these CIDRs). */
+function clientNetworks(
+  svc: V1Service,
+  cfg: LoadBalancerAnnotations,
+  env: BuildEnv,
+  mappings: SubnetMapping[],
+): ClientNetworks | { error: string } {
+  const explicit = svc.spec?.loadBalancerSourceRanges?.length ? svc.spec.loadBalancerSourceRanges : cfg.sourceRanges;
+  const sourceRanges = explicit ?? [];
+  const used = new Set(mappings.map((m) => m.subnetId));
+  const subnetCidrs = env.subnets.flatMap((s) => (used.has(s.subnetId) && s.cidrBlock ? [s.cidrBlock] : []));
+  let defaultRanges = ['0.0.0.0/0'];
+  if (cfg.scheme === 'internal') {
+    // Clients of an internal NLB are in the VPC: admitting 0.0.0.0/0 would open the NodePorts to every address.
+    if (!env.vpcCidrs?.length && sourceRanges.length === 0)
+      return { error: 'internal: the VPC CIDR is unknown; an internal NLB without security groups needs it' };
+    defaultRanges = env.vpcCidrs ?? [];
+  }
+  return { sourceRanges, defaultRanges, subnetCidrs: [...new Set(subnetCidrs)].sort() };
 }
 
 /** A target group and a listener per port group; the first port that cannot be TLS as asked stops the build. */

@@ -39,12 +39,13 @@ export function subnetMappings(
   return mappings;
 }
 
-/** The user's security groups (by ID, else group name or Name tag), or the one managed SG per NLB. */
+/** The user's security groups (by ID, else group name or Name tag), the one managed SG per NLB, or none. */
 export function loadBalancerSecurityGroups(
   cfg: LoadBalancerAnnotations,
   vpcSecurityGroups: SecurityGroupInfo[] | undefined,
   errors: string[],
 ): string[] {
+  if (cfg.disableNlbSecurityGroup) return [];
   if (!cfg.securityGroups) return [MANAGED];
   const out: string[] = [];
   for (const ref of cfg.securityGroups) {
@@ -92,6 +93,8 @@ export function desiredLoadBalancer(
     subnetMappings: mappings,
     securityGroups,
     attributes: loadBalancerAttributes(cfg),
+    // CapacityUnits=0 asks for no reservation, as the annotation's absence does.
+    ...(cfg.minimumCapacityUnits ? { minimumCapacityUnits: cfg.minimumCapacityUnits } : {}),
     tags: resourceTags.loadBalancer(tagging),
   };
 }

@@ -33,6 +33,8 @@ function detailOf(a: Action): string {
       return Object.entries(a.attributes)
         .map(([k, v]) => `${k}=${v}`)
         .join(' ');
+    case 'LoadBalancerCapacity':
+      return a.capacityUnits ? `CapacityUnits=${a.capacityUnits}` : 'reset';
     case 'LoadBalancerSubnets':
       return a.subnetMappings.map((m) => m.subnetId).join(',');
     case 'LoadBalancerSecurityGroups':
@@ -54,8 +56,8 @@ function detailOf(a: Action): string {
         : `${a.desired.protocol}:${a.desired.port} -> ${forwardTo(a)}${a.op === 'update' ? ` (${a.changes.join(', ')})` : ''}`;
     case 'NodeRule':
       return a.op === 'update'
-        ? `from ${fmtRef(a.sourceGroup)} ${a.authorize.map(permKey).join(' ')}`
-        : a.permissions.map((p) => `${p.sourceGroupId} ${permKey(p)}`).join(' ');
+        ? `${a.sourceGroup ? `from ${fmtRef(a.sourceGroup)} ` : ''}${a.authorize.map(permKey).join(' ')}`
+        : a.permissions.map((p) => (p.cidr ? permKey(p) : `${p.sourceGroupId} ${permKey(p)}`)).join(' ');
   }
 }
 
@@ -64,7 +66,13 @@ function summary(plan: Plan): string {
   return `${n('create')} to create, ${n('update')} to update, ${n('delete')} to delete`;
 }
 function fmtRule(r: IngressRule): string {
-  return `${r.protocol}/${r.fromPort === r.toPort ? r.fromPort : `${r.fromPort}-${r.toPort}`} from ${r.cidr}`;
+  // ICMP rules carry type and code where other protocols carry ports.
+  const ports = r.protocol.startsWith('icmp')
+    ? `type=${r.fromPort},code=${r.toPort}`
+    : r.fromPort === r.toPort
+      ? r.fromPort
+      : `${r.fromPort}-${r.toPort}`;
+  return `${r.protocol}/${ports} from ${r.cidr ?? r.prefixListId}`;
 }
 function fmtMapping(m: SubnetMapping): string {
   const extra = m.allocationId ?? m.privateIPv4Address;

@@ -9,8 +9,26 @@ import { attrDiff, byAge, tagsUpdate } from './diff.js';
 
 type DesiredLb = DesiredStack['loadBalancer'];
 
+/** ELBv2 adds no security group to an NLB created without one, and removes no NLB's last one. */
+const sameSecurityGroupMode = (o: ObservedLoadBalancer, d: DesiredLb): boolean =>
+  (o.securityGroups.length === 0) === (d.securityGroups.length === 0);
+
 function lbCompatible(o: ObservedLoadBalancer, d: DesiredLb): boolean {
-  return o.name === d.name && o.scheme === d.scheme && o.type === 'network' && o.state !== 'failed';
+  return (
+    o.name === d.name &&
+    o.scheme === d.scheme &&
+    sameSecurityGroupMode(o, d) &&
+    o.type === 'network' &&
+    o.state !== 'failed'
+  );
+}
+
+/** Why an NLB that is not kept goes. */
+function releaseReason(o: ObservedLoadBalancer, d: DesiredLb): string {
+  if (o.name === d.name && o.scheme === d.scheme && sameSecurityGroupMode(o, d)) return 'duplicate';
+  if (!sameSecurityGroupMode(o, d))
+    return `replaced by ${d.name}: security groups ${d.securityGroups.length ? 'cannot be added to' : 'cannot all be removed from'} an existing NLB`;
+  return `replaced by ${d.name} (${d.scheme})`;
 }
 
 /** The listeners of an NLB that goes: deleted first (ELBv2 deletes them with it, but they must free TGs now). */
@@ -38,9 +56,8 @@ export function planLoadBalancer(
   const keep = compatible.find((o) => o.dnsName === desired.inUseHostname) ?? compatible[0];
   for (const o of lbs) {
     if (o === keep) continue;
-    const same = o.name === dlb.name && o.scheme === dlb.scheme;
     b.release.push(...deleteListenersOf(o));
-    b.release.push(deleteLoadBalancer(o, same ? 'duplicate' : `replaced by ${dlb.name} (${dlb.scheme})`));
+    b.release.push(deleteLoadBalancer(o, releaseReason(o, dlb)));
   }
   if (!keep) {
     const ref: Ref = { ref: 'lb' };
@@ -53,6 +70,7 @@ export function planLoadBalancer(
       arn: ref,
       attributes: dlb.attributes,
     });
+    if (dlb.minimumCapacityUnits) b.creates.push(capacityAction(dlb.name, ref, dlb.minimumCapacityUnits));
     return { ref };
   }
   b.hostname = keep.dnsName;
@@ -73,10 +91,21 @@ export function planLoadBalancer(
       arn: keep.arn,
       subnetMappings: dlb.subnetMappings,
     });
+  // A reservation is set, changed, or reset when the annotation is gone (or says CapacityUnits=0).
+  if ((keep.minimumCapacityUnits ?? 0) !== (dlb.minimumCapacityUnits ?? 0))
+    b.updates.push(capacityAction(dlb.name, keep.arn, dlb.minimumCapacityUnits));
   planSecurityGroups(keep, dlb, resolveSg, b);
   b.updates.push(...tagsUpdate(dlb.name, 'elbv2', keep.arn, keep.tags, dlb.tags));
   return { keep, ref: keep.arn };
 }
+
+const capacityAction = (name: string, arn: Ref, capacityUnits: number | undefined): Action => ({
+  op: 'update',
+  kind: 'LoadBalancerCapacity',
+  name,
+  arn,
+  ...(capacityUnits ? { capacityUnits } : {}),
+});
 
 /** The kept NLB's security groups: SetSecurityGroups when they differ (or the managed SG is being created). */
 function planSecurityGroups(
@@ -88,11 +117,8 @@ function planSecurityGroups(
   const wantSgs = dlb.securityGroups.map(resolveSg);
   const sgsKnown = wantSgs.every((s) => typeof s === 'string');
   if (sgsKnown && [...keep.securityGroups].sort().join(',') === [...(wantSgs as string[])].sort().join(',')) return;
-  if (keep.securityGroups.length === 0) {
-    // ELBv2: security groups can only be added to an NLB that was created with at least one.
-    b.warnings.push(`load balancer ${dlb.name} was created without security groups; they cannot be added in place`);
-    return;
-  }
+  // An NLB with no security group has none wanted either (lbCompatible): nothing to set.
+  if (keep.securityGroups.length === 0) return;
   b.updates.push({
     op: 'update',
     kind: 'LoadBalancerSecurityGroups',

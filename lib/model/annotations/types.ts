@@ -48,6 +48,10 @@ export const A = {
   ipv6Addresses: `${ANNOTATION_PREFIX}ipv6-addresses`,
   enablePrefixForIpv6SourceNat: `${ANNOTATION_PREFIX}enable-prefix-for-ipv6-source-nat`,
   sourceNatIpv6Prefixes: `${ANNOTATION_PREFIX}source-nat-ipv6-prefixes`,
+  securityGroupPrefixLists: `${ANNOTATION_PREFIX}security-group-prefix-lists`,
+  disableNlbSg: `${ANNOTATION_PREFIX}disable-nlb-sg`,
+  icmpForPathMtuDiscovery: `${ANNOTATION_PREFIX}enable-icmp-for-path-mtu-discovery`,
+  minimumCapacity: `${ANNOTATION_PREFIX}minimum-load-balancer-capacity`,
 } as const;
 
 /**
@@ -105,6 +109,17 @@ export interface LoadBalancerAnnotations {
   manageBackendSecurityGroupRules?: boolean;
   /** From the annotation; spec.loadBalancerSourceRanges takes precedence when set (as in kube). */
   sourceRanges?: string[];
+  /**
+   * Managed prefix lists admitted on the listener ports of the managed SG; without explicit source ranges they
+   * replace the default 0.0.0.0/0 (as in the AWS LB controller).
+   */
+  securityGroupPrefixLists?: string[];
+  /** `disable-nlb-sg: "true"`: the NLB has no security group; the node SG admits the client ranges instead. */
+  disableNlbSecurityGroup?: boolean;
+  /** `enable-icmp-for-path-mtu-discovery: "on"`: ICMP "fragmentation needed" from the source ranges. */
+  icmpForPathMtuDiscovery?: boolean;
+  /** `minimum-load-balancer-capacity: CapacityUnits=N`; 0 resets the reservation, as does removing the annotation. */
+  minimumCapacityUnits?: number;
   ssl?: SslAnnotations;
   healthCheck: HealthCheckAnnotations;
   targetNodeLabels?: Record<string, string>;

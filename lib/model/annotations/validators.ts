@@ -29,6 +29,9 @@ export const elbv2Name =
 
 export const isEipAllocationId = (s: string): boolean => /^eipalloc-[0-9a-f]{8,17}$/.test(s);
 
+/** EC2 managed prefix list IDs: AWS-managed ones have 8 hex digits (pl-63a5400a), customer-managed ones 17. */
+export const isPrefixListId = (s: string): boolean => /^pl-[0-9a-f]{8,17}$/.test(s);
+
 // Go's ParseCIDR also takes IPv4-embedded IPv6 (::ffff:1.2.3.4/120); the EC2 and ELBv2 CIDR fields do not.
 export const isAwsCidr = (c: string): boolean => isCidr(c) && !(c.includes(':') && c.includes('.'));
 
