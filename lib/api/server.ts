@@ -23,7 +23,8 @@ import {
 } from './allocator.js';
 import type { ResourceInfo } from './backend.js';
 import type { ApplyResult, WatchEvent } from './events-types.js';
-import { ENDPOINTS, PODS, SERVICES } from './resources.js';
+import { ENDPOINTS, PODS, resourceForKind, SERVICES } from './resources.js';
+import type { ObjectKind } from '../store/table.js';
 import { WritePath, type Outcome } from './write-path.js';
 
 export { RangeFullError } from './service-commit.js';
@@ -103,6 +104,31 @@ export class ApiServer {
   }
   listEndpoints(namespace?: string): Promise<V1Endpoints[]> {
     return this.store.list<V1Endpoints>('Endpoints', namespace);
+  }
+
+  /** Every stored object of a storage kind (`Gateway.gateway.networking.k8s.io`), optionally of one namespace. */
+  async list<T = KubeObject>(kind: ObjectKind, namespace?: string): Promise<T[]> {
+    return (await this.store.list(kind, namespace)) as T[];
+  }
+
+  /** One object of a storage kind, or undefined when there is none. */
+  async find<T = KubeObject>(kind: ObjectKind, namespace: string, name: string): Promise<T | undefined> {
+    try {
+      return (await this.writes.read(resourceForKind(kind), namespace, name)) as unknown as T;
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  /** Read-modify-write of any kind's status subresource (Gateway API status), retried on conflict. */
+  async updateStatusOf<S>(
+    kind: ObjectKind,
+    namespace: string,
+    name: string,
+    mutate: (status: S) => S | undefined,
+  ): Promise<ApplyResult> {
+    return result(await this.writes.updateStatus(resourceForKind(kind), namespace, name, mutate));
   }
 
   // ---------------------------------------------------------------------------------------------- writes

@@ -44,6 +44,8 @@ import { keyOf, type NodeInfo } from '../model/types.js';
 import type { ChangeLog, KubeObject, RecordStore } from '../store/types.js';
 import { isControllerManaged } from '../model/endpoints.js';
 import { consoleLogger, type Logger } from './logger.js';
+import { GatewayController, storeBackendPorts, type BackendPorts } from '../gateway/reconcile.js';
+import { GATEWAY_KINDS } from '../model/gateway/types.js';
 
 export { consoleLogger, type Logger } from './logger.js';
 
@@ -76,6 +78,8 @@ export interface ControllerDeps {
   dataPlane?: (nodes: readonly NodeInfo[]) => Promise<Map<string, NodeDataPlaneView>>;
   /** Records Events; default: one on the write path. */
   recorder?: EventRecorder;
+  /** Node ports of the data plane's own for Gateway backends without a NodePort (ClusterIP Services). */
+  backendPorts?: BackendPorts;
   log?: Logger;
 }
 
@@ -105,6 +109,8 @@ export const CONDITION_LB_READY = 'LoadBalancerReady';
 export const CONDITION_LB_WARNING = 'LoadBalancerWarning';
 
 const RECONCILED_KINDS = new Set(['Service', 'Pod', 'Endpoints', 'Namespace']);
+/** Gateway API kinds: their changes reconcile the Gateways they affect (lib/gateway). */
+const GATEWAY_MESSAGE_KINDS = new Set<string>(Object.values(GATEWAY_KINDS));
 
 export class Controller {
   private readonly log: Logger;
@@ -112,8 +118,16 @@ export class Controller {
   /** EndpointSlice, Endpoints, mirroring, namespace and Node controllers (cluster-controllers.ts). */
   readonly cluster: ClusterControllers;
   private readonly lbEvents: LoadBalancerEvents;
+  /** One NLB per Gateway of our GatewayClasses, and Gateway API status. */
+  readonly gateways: GatewayController;
   constructor(private readonly deps: ControllerDeps) {
     this.log = deps.log ?? consoleLogger;
+    this.gateways = new GatewayController({
+      api: deps.api,
+      lb: deps.lb,
+      backendPorts: deps.backendPorts ?? storeBackendPorts({ api: deps.api, pusher: deps.pusher }),
+      log: (level, msg, data) => this.log[level](msg, data),
+    });
     const recorder = deps.recorder ?? new EventRecorder({ writes: deps.api.writes, log: this.log });
     this.lifecycle =
       deps.lifecycle ??
@@ -148,19 +162,55 @@ export class Controller {
   }
 
   private async decideAndReconcile(msg: ObjectMessage): Promise<MessageDecision> {
+    if (GATEWAY_MESSAGE_KINDS.has(msg.kind)) return this.gatewayMessage(msg);
     if (!RECONCILED_KINDS.has(msg.kind)) return 'ignored';
     const stored = await this.getStored(msg.kind, msg.namespace, msg.name);
     const storedRev = Number(stored?.metadata?.resourceVersion ?? 0);
     if (stored ? storedRev > msg.rev : msg.type !== 'DELETED') return 'stale';
     if (msg.kind === 'Service' && msg.subresource === 'status') return 'status';
-    if (msg.kind === 'Service') await this.reconcileServiceMessage(msg, stored as V1Service | undefined);
-    else {
+    if (msg.kind === 'Service') {
+      await this.reconcileServiceMessage(msg, stored as V1Service | undefined);
+      await this.reconcileGateways(await this.gateways.affectedBy('Service', msg.namespace, msg.name));
+    } else {
       // The push first: the data plane computes endpoints from Pods itself, and slices must not delay its rules.
       if (msg.kind !== 'Namespace' && !derivedEndpoints(msg, stored))
         await this.deps.pusher?.request({ kind: 'objects' });
       await this.cluster.onMessage(msg, stored);
+      if (msg.kind === 'Namespace')
+        await this.reconcileGateways(await this.gateways.affectedBy('Namespace', '', msg.name));
     }
     return stored ? 'reconciled' : 'deleted';
+  }
+
+  /**
+   * A Gateway API object's write: the Gateways it affects are converged from what is stored now. Status writes (our
+   * own, mostly) change nothing a Gateway is built from. A ClusterIP backend may have got a node port: push.
+   */
+  private async gatewayMessage(msg: ObjectMessage): Promise<MessageDecision> {
+    const stored = await this.deps.api.find(msg.kind, msg.namespace, msg.name);
+    const storedRev = Number(stored?.metadata?.resourceVersion ?? 0);
+    if (stored ? storedRev > msg.rev : msg.type !== 'DELETED') return 'stale';
+    if (msg.subresource === 'status') return 'status';
+    if (msg.kind === GATEWAY_KINDS.GatewayClass) await this.gateways.writeClassStatuses();
+    await this.reconcileGateways(await this.gateways.affectedBy(msg.kind, msg.namespace, msg.name));
+    return stored ? 'reconciled' : 'deleted';
+  }
+
+  /** Converges each named Gateway (`ns/name`); the first requeue is rethrown after all were tried. */
+  private async reconcileGateways(keys: string[]): Promise<void> {
+    if (keys.length === 0) return;
+    const nodes = await this.nodes();
+    let first: unknown;
+    for (const key of keys) {
+      const [ns, name] = key.split('/') as [string, string];
+      try {
+        await this.gateways.reconcileGateway(ns, name, nodes);
+      } catch (err) {
+        first ??= err;
+      }
+    }
+    await this.deps.pusher?.request({ kind: 'objects' });
+    if (first) throw first;
   }
 
   /** A Service's write: its slices and Endpoints, its NLB (with Events), a push, then its LB status. */
@@ -295,7 +345,8 @@ export class Controller {
   async handleNodeChange(opts: { trigger: PushTrigger }): Promise<{ requeue: string[] }> {
     this.newPass();
     let requeue: string[] = [];
-    if (this.deps.lb) requeue = await this.updateTargets();
+    if (this.deps.lb)
+      requeue = [...(await this.updateTargets()), ...(await this.gateways.updateTargets(await this.nodes()))];
     await this.deps.pusher?.request(opts.trigger);
     // The Node objects follow last: draining a leaving node (targets, rules) is what the clock runs against, and a
     // failure here must not hold up a lifecycle hook (the next resync mirrors the Nodes again).
@@ -357,7 +408,12 @@ export class Controller {
         }
       }
       requeue.push(...res.requeue.keys());
-      const live = services.filter((s) => s.spec?.type === 'LoadBalancer' && !isBeingDeleted(s)).map((s) => keyOf(s));
+      const gw = await this.gateways.reconcileAll(nodes);
+      requeue.push(...gw.results.filter((r) => r.requeue).map((r) => `gateway ${r.key}`));
+      const live: string[] = services
+        .filter((s) => s.spec?.type === 'LoadBalancer' && !isBeingDeleted(s))
+        .map((s) => keyOf(s));
+      live.push(...gw.live);
       const sw = await sweep(this.deps.lb, live);
       swept = sw.deleted;
       requeue.push(...sw.requeue.keys());

@@ -27,6 +27,7 @@ import { ConflictError, RequeueError, TransientError } from '../errors.js';
 import { blockOf, blockUpdate } from '../store/alloc-blocks.js';
 import { DynamoStore } from '../store/store.js';
 import { keys } from '../store/table.js';
+import { backendKeyOf } from './names.js';
 import type { RecordStore, Store } from '../store/types.js';
 
 export interface BackendPortRef {
@@ -37,8 +38,9 @@ export interface BackendPortRef {
   protocol: 'TCP' | 'UDP';
 }
 
-export const backendPortKey = (r: Pick<BackendPortRef, 'namespace' | 'service' | 'port' | 'protocol'>) =>
-  `${r.namespace}/${r.service}:${r.port}/${r.protocol}`;
+/** The key of one Service port as a backend: the same key the Gateway builder's node-port map uses (names.ts). */
+export const backendPortKey = (r: Pick<BackendPortRef, 'namespace' | 'service' | 'port' | 'protocol'>): string =>
+  backendKeyOf(r);
 
 /** The record kind (RecordStore) holding one allocation per Service port. */
 export const BACKEND_PORT_RECORD = 'gateway-backend-port';
