@@ -254,6 +254,30 @@ describe('through the API', () => {
     );
   });
 
+  it('hostile metadata never gets a 5xx (a mistyped field is the decoding error, 400)', async () => {
+    const key = fc.constantFrom(
+      'name',
+      'labels',
+      'annotations',
+      'finalizers',
+      'generateName',
+      'ownerReferences',
+      'uid',
+      'x',
+    );
+    await fc.assert(
+      fc.asyncProperty(ANY_KIND, key, fc.jsonValue({ maxDepth: 2 }), async (kind, k, value) => {
+        const body = object(kind, VALID[kind]);
+        body.metadata = { ...(body.metadata as Obj), [k]: value };
+        const base = `/apis/${G}/${VERSION[kind] ?? 'v1'}/${kind === 'GatewayClass' ? '' : 'namespaces/default/'}${PLURAL[kind]}`;
+        const res = await api.json('POST', base, { body });
+        expect(res.status, JSON.stringify(res.body)).toBeLessThan(500);
+        if (res.status === 201) await api.json('DELETE', `${base}/${res.body.metadata.name}`);
+      }),
+      { numRuns: 120 },
+    );
+  });
+
   it('random status writes never get a 5xx', async () => {
     const base = `/apis/${G}/v1/namespaces/default/gateways`;
     expect((await api.json('POST', base, { body: object('Gateway', VALID.Gateway, 'gw') })).status).toBe(201);

@@ -105,12 +105,13 @@ export function checkObject(body: unknown, r: ResourceInfo, namespace: string | 
 
 /**
  * Refuses values of the wrong JSON type with the apiserver's decoding error (400), before the backend sees them.
- * Custom resources (the Gateway API kinds) are decoded as unstructured JSON upstream: a wrong type there is a schema
- * validation error (422), which their write path reports.
+ * Custom resources (the Gateway API kinds) are decoded as unstructured JSON upstream, but for their metadata: a wrong
+ * type elsewhere is a schema validation error (422), which their write path reports.
  */
 export async function checkTypes(obj: ApiObject, r: ResourceInfo): Promise<ApiObject> {
-  if (isCustomResource(r)) return obj;
-  const problem = typeProblem(SchemaNode.of(await loadSchemas(), definitionOf(r)), obj);
+  // Only the metadata of a custom resource is typed at decoding (into ObjectMeta), as upstream.
+  const typed = isCustomResource(r) ? { metadata: obj.metadata } : obj;
+  const problem = typeProblem(SchemaNode.of(await loadSchemas(), definitionOf(r)), typed);
   if (problem) {
     throw new BadRequestError(`${r.kind} in version "${r.version}" cannot be handled as a ${r.kind}: ${problem}`);
   }
