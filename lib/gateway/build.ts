@@ -76,41 +76,37 @@ export function buildGatewayStack(
   if (errors.length) return { errors, listenerErrors };
 
   const ns = gw.metadata?.namespace ?? 'default';
-  const name = gw.metadata?.name ?? '';
-  const stack = gatewayStack(ns, name);
+  // Hashed into the NLB, target group and SG names: "<name>.gateway" can never be a Service's name (a DNS label has
+  // no dots), so a Gateway's names never collide with those of a Service of the same name.
+  const name = `${gw.metadata?.name ?? ''}.gateway`;
+  const stack = gatewayStack(ns, gw.metadata?.name ?? '');
   const own = ownershipTags(cluster, stack, gw.metadata?.uid);
   delete own[SERVICE_NAME_TAG]; // cloud-provider-aws's tag names a Service; a Gateway's stack is named by its stack tag
   const tagging: StackTagging = { stack, own, extra: cfg.additionalTags };
   const nodes = eligibleNodes(env.nodes, cfg.targetNodeLabels);
-  const targets = nodes.map((n) => n.instanceId).sort();
-  const tgs = new Map<string, DesiredTargetGroup>();
-  const tg = (protocol: TargetGroupProtocol, nodePort: number, port: number): string => {
-    const key = `${protocol.toLowerCase()}-${nodePort}`;
-    if (!tgs.has(key))
-      tgs.set(key, targetGroup(cluster, ns, name, key, protocol, nodePort, port, env.vpcId, targets, tagging));
-    return key;
-  };
-  const listeners: DesiredListener[] = [];
-  for (const group of byPort(a.listeners.filter((l) => l.valid && l.programmedRoute))) {
-    const l = listenerFor(group, nodePorts, tg, tagging, listenerErrors);
-    if (l) listeners.push(l);
-  }
+  const naming = { cluster, ns, name, vpcId: env.vpcId, targets: nodes.map((n) => n.instanceId).sort(), tagging };
+  const { listeners, targetGroups } = programListeners(a, nodePorts, naming, listenerErrors);
   if (listeners.length > 50)
     return {
       errors: [`spec.listeners: Too many: ${listeners.length}: an NLB has at most 50 listeners`],
       listenerErrors,
     };
-  const targetGroups = [...tgs.values()].sort((x, y) => x.key.localeCompare(y.key));
   const warnings = nodes.length === 0 ? ['no eligible nodes: the load balancer has no targets'] : [];
   warnings.push(...targetQuotaWarnings(nodes, targetGroups.length));
   const loadBalancer = desiredLoadBalancer(
-    cfg.name ?? loadBalancerName(cluster, ns, name, `gateway/${cfg.scheme}`),
+    cfg.name ?? loadBalancerName(cluster, ns, name, cfg.scheme),
     cfg,
     mappings,
     lbSecurityGroups,
     tagging,
   );
-  const securityGroup = desiredSecurityGroup(svcLike, cfg, listeners, cluster, tagging);
+  const securityGroup = desiredSecurityGroup(
+    { ...svcLike, metadata: { ...svcLike.metadata, name } },
+    cfg,
+    listeners,
+    cluster,
+    tagging,
+  );
   const nodeRule = desiredNodeRule(
     cfg,
     env.nodeSecurityGroupId,
@@ -138,31 +134,57 @@ export function buildGatewayStack(
   };
 }
 
+/** What every target group of the Gateway's stack shares. */
+interface Naming {
+  cluster: string;
+  ns: string;
+  name: string;
+  vpcId: string;
+  targets: string[];
+  tagging: StackTagging;
+}
+
+/** The NLB listeners (one per port) and the target groups they forward to, one per backend node port. */
+function programListeners(
+  a: Attachment,
+  nodePorts: Map<string, number>,
+  n: Naming,
+  listenerErrors: Map<string, string>,
+): { listeners: DesiredListener[]; targetGroups: DesiredTargetGroup[] } {
+  const tgs = new Map<string, DesiredTargetGroup>();
+  const tg = (protocol: TargetGroupProtocol, nodePort: number, port: number): string => {
+    const key = `${protocol.toLowerCase()}-${nodePort}`;
+    if (!tgs.has(key)) tgs.set(key, targetGroup(n, key, protocol, nodePort, port));
+    return key;
+  };
+  const listeners: DesiredListener[] = [];
+  for (const group of byPort(a.listeners.filter((l) => l.valid && l.programmedRoute))) {
+    const l = listenerFor(group, nodePorts, tg, n.tagging, listenerErrors);
+    if (l) listeners.push(l);
+  }
+  return { listeners, targetGroups: [...tgs.values()].sort((x, y) => x.key.localeCompare(y.key)) };
+}
+
 function targetGroup(
-  cluster: string,
-  ns: string,
-  name: string,
+  n: Naming,
   key: string,
   protocol: TargetGroupProtocol,
   nodePort: number,
   port: number,
-  vpcId: string,
-  targets: string[],
-  tagging: StackTagging,
 ): DesiredTargetGroup {
   const attributes: Record<string, string> = { 'deregistration_delay.timeout_seconds': '300' };
   if (protocol === 'TCP') attributes['proxy_protocol_v2.enabled'] = 'false';
   return {
     key,
-    name: targetGroupName(cluster, ns, name, key, protocol, nodePort, vpcId),
+    name: targetGroupName(n.cluster, n.ns, n.name, key, protocol, nodePort, n.vpcId),
     protocol,
     port: nodePort,
-    vpcId,
+    vpcId: n.vpcId,
     targetType: 'instance',
     healthCheck: HEALTH_CHECK,
     attributes,
-    targets,
-    tags: resourceTags.targetGroup(tagging, key, port, protocol),
+    targets: n.targets,
+    tags: resourceTags.targetGroup(n.tagging, key, port, protocol),
   };
 }
 
