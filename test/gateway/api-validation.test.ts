@@ -4,6 +4,7 @@
  * immutability; each one a 422 Status with the apiserver's wording, and nothing stored. A few through kubectl, as
  * users see them.
  */
+import { execFileSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApi, type TestApi } from '../support/api-server.js';
 import { inProcess, type InProcess, type Json } from '../support/in-process.js';
@@ -346,5 +347,13 @@ spec:
       'The TCPRoute "r" is invalid: spec.rules[0].backendRefs: Invalid value: 0: spec.rules[0].backendRefs in body should have at least 1 items\n',
     );
     expect((await k.run(['get', 'gateway-api'])).stderr).toBe('No resources found\n');
+  });
+});
+
+describe('the schemas', () => {
+  it('are what scripts/openapi/generate-gateway.ts derives from @kubernetes-models/gateway-api', () => {
+    const out = execFileSync('npx', ['tsx', 'scripts/openapi/generate-gateway.ts', '--check'], { encoding: 'utf8' });
+    expect(out).toContain('lib/model/gateway/schema.json is up to date');
+    expect(out).toContain('lib/apiserver/openapi/gateway-schemas.json is up to date');
   });
 });
