@@ -22,27 +22,9 @@ import { makeCluster, type Cluster } from '../lb/fixture.js';
 import { makeTestRuntime, type TestRuntime } from '../handlers/support.js';
 import { kubectlFor, type Kubectl } from '../support/kubectl.js';
 import { uniqueName } from '../support/aws.js';
-import { drainLog } from './support.js';
+import { pipeLoop } from './support.js';
 
 logger.setLogLevel('CRITICAL');
-
-/** The Pipe's stand-in: delivers the log to the controller every 100 ms, one pass at a time, until stopped. */
-function pipe(t: TestRuntime): { stop(): Promise<void>; settle(): Promise<void> } {
-  let rev = 0;
-  let pass: Promise<void> = Promise.resolve();
-  const once = () =>
-    (pass = pass.then(async () => {
-      rev = (await drainLog(t.rt.store, t.rt.controller, rev)).rev;
-    }));
-  const timer = setInterval(() => void once().catch(() => undefined), 100);
-  return {
-    settle: () => once(),
-    stop: async () => {
-      clearInterval(timer);
-      await pass.catch(() => undefined);
-    },
-  };
-}
 
 const pod = (ns: string, name: string, ip: string, node: string): V1Pod => ({
   apiVersion: 'v1',
@@ -78,7 +60,7 @@ describe('kubectl against the API on the real backend, with the controller runni
   let backend: StoreBackend;
   let server: RunningServer;
   let k: Kubectl;
-  let loop: ReturnType<typeof pipe>;
+  let loop: ReturnType<typeof pipeLoop>;
   const ns = uniqueName('kc');
   const nodeNames: string[] = [];
 
@@ -100,7 +82,7 @@ describe('kubectl against the API on the real backend, with the controller runni
     const tls = await loopbackCertificate();
     server = await startNodeServer(handler, { tls });
     k = kubectlFor(server.url, token, tls.cert);
-    loop = pipe(t);
+    loop = pipeLoop(t.rt.store, t.rt.controller);
     await t.rt.controller.resync(); // the Nodes
     for (const n of await t.rt.store.list('Node', '')) nodeNames.push(n.metadata!.name!);
     const dir = mkdtempSync(join(tmpdir(), 'kc-'));

@@ -56,3 +56,24 @@ export async function drainLog(store: Store, controller: Controller, afterRev: n
   }
   throw new Error(`the controller kept writing after ${rounds} rounds`);
 }
+
+/**
+ * The Pipe's stand-in: delivers the log to the controller every 100 ms, one pass at a time, until stopped;
+ * `settle()` runs one more pass and waits for it.
+ */
+export function pipeLoop(store: Store, controller: Controller): { stop(): Promise<void>; settle(): Promise<void> } {
+  let rev = 0;
+  let pass: Promise<void> = Promise.resolve();
+  const once = () =>
+    (pass = pass.then(async () => {
+      rev = (await drainLog(store, controller, rev)).rev;
+    }));
+  const timer = setInterval(() => void once().catch(() => undefined), 100);
+  return {
+    settle: () => once(),
+    stop: async () => {
+      clearInterval(timer);
+      await pass.catch(() => undefined);
+    },
+  };
+}
