@@ -75,6 +75,11 @@ export interface DesiredListener {
   certificateArns?: string[];
   sslPolicy?: string;
   alpnPolicy?: string;
+  /**
+   * `listener-attributes.<PROTOCOL>-<port>` (ModifyListenerAttributes). Only these keys are managed, as in
+   * aws-load-balancer-controller: a key no longer listed keeps its value on the listener.
+   */
+  attributes?: Record<string, string>;
   tags: Record<string, string>;
 }
 
@@ -150,6 +155,8 @@ export interface ObservedListener {
   certificateArns: string[];
   sslPolicy?: string;
   alpnPolicy?: string;
+  /** DescribeListenerAttributes; absent in a shallow observation. */
+  attributes?: Record<string, string>;
 }
 
 export interface ObservedLoadBalancer {
@@ -210,7 +217,8 @@ export interface ObservedStack {
 }
 
 /** A value known at plan time, or a reference to a resource the same plan creates. */
-export type Ref = string | { ref: 'lb' } | { ref: 'sg' } | { ref: 'tg'; key: string };
+export type Ref =
+  string | { ref: 'lb' } | { ref: 'sg' } | { ref: 'tg'; key: string } | { ref: 'listener'; key: string };
 
 /** A weighted forward's target group, by reference (it may be created by the same plan). */
 export interface WeightedRef {
@@ -280,6 +288,7 @@ export type Action =
       weighted?: WeightedRef[];
       changes: string[];
     }
+  | { op: 'update'; kind: 'ListenerAttributes'; name: string; arn: Ref; attributes: Record<string, string> }
   | {
       op: 'update';
       kind: 'NodeRule';

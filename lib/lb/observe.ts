@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import {
   DescribeCapacityReservationCommand,
+  DescribeListenerAttributesCommand,
   DescribeListenerCertificatesCommand,
   DescribeListenersCommand,
   DescribeLoadBalancerAttributesCommand,
@@ -120,7 +121,7 @@ function toObservedListener(l: Listener): ObservedListener {
   };
 }
 
-async function listeners(ctx: LoadBalancerContext, lbArn: string): Promise<ObservedListener[]> {
+async function listeners(ctx: LoadBalancerContext, lbArn: string, shallow = false): Promise<ObservedListener[]> {
   const out: ObservedListener[] = [];
   const pages = elbPages(ctx, DescribeListenersCommand, (c) =>
     paginateDescribeListeners(c, { LoadBalancerArn: lbArn, PageSize: 400 }),
@@ -131,6 +132,12 @@ async function listeners(ctx: LoadBalancerContext, lbArn: string): Promise<Obser
     if (l.protocol !== 'TLS' || l.certificateArns.length === 0) continue;
     l.certificateArns = await listenerCertificates(ctx, l.arn);
   }
+  // Attributes (tcp.idle_timeout.seconds): one DescribeListenerAttributes each, unless only deletes need this.
+  if (!shallow)
+    await pool(out, ctx.concurrency ?? 8, async (l) => {
+      const r = await elb(ctx, new DescribeListenerAttributesCommand({ ListenerArn: l.arn }));
+      l.attributes = attrs(r.Attributes);
+    });
   return out.sort((a, b) => a.port - b.port);
 }
 
@@ -212,7 +219,7 @@ async function observeLoadBalancers(p: Pass): Promise<number> {
   const observedLbs = await pool(owned, ctx.concurrency ?? 8, async (l): Promise<ObservedLoadBalancer> => {
     const arn = l.LoadBalancerArn!;
     const [ls, at, capacity] = await Promise.all([
-      listeners(ctx, arn),
+      listeners(ctx, arn, opts.shallow),
       opts.shallow ? undefined : elb(ctx, new DescribeLoadBalancerAttributesCommand({ LoadBalancerArn: arn })),
       opts.shallow ? undefined : capacityUnits(ctx, arn),
     ]);

@@ -25,6 +25,7 @@ import {
   A,
   ANNOTATION_PREFIX,
   LISTENER_ACTIONS_PREFIX,
+  LISTENER_ATTRIBUTES_PREFIX,
   type LoadBalancerAnnotations,
   type HealthCheckAnnotations,
   type Scheme,
@@ -55,6 +56,7 @@ import {
 } from './annotations/parsers.js';
 import {
   LB_ATTR_CHECKS,
+  LISTENER_ATTR_CHECKS,
   TG_ATTR_CHECKS,
   accessLogPrefix,
   attributes,
@@ -68,7 +70,7 @@ import {
   successCodes,
 } from './annotations/validators.js';
 
-export { A, ANNOTATION_PREFIX, LISTENER_ACTIONS_PREFIX } from './annotations/types.js';
+export { A, ANNOTATION_PREFIX, LISTENER_ACTIONS_PREFIX, LISTENER_ATTRIBUTES_PREFIX } from './annotations/types.js';
 export type { HealthCheckAnnotations, LoadBalancerAnnotations, Scheme, SslAnnotations } from './annotations/types.js';
 export { parseKeyValueList, splitList } from './annotations/parsers.js';
 export { elbv2NameProblem } from './annotations/validators.js';
@@ -350,6 +352,47 @@ const listenerActions: AnnotationEntry = {
   },
 };
 
+const LISTENER_KEY = /^(TCP|UDP|TCP_UDP|TLS)-([1-9]\d{0,4})$/;
+
+/** The attributes of one `listener-attributes.<PROTOCOL>-<port>` annotation: the name's shape, keys and values. */
+function listenerAttributes(at: At): Record<string, string> | undefined {
+  const m = LISTENER_KEY.exec(at.key.slice(LISTENER_ATTRIBUTES_PREFIX.length));
+  if (!m || Number(m[2]) > 65535) {
+    at.errs.push(
+      bad(at, `the name must end in listener-attributes.<PROTOCOL>-<port>, PROTOCOL one of TCP, UDP, TCP_UDP, TLS`),
+    );
+    return undefined;
+  }
+  const kv = keyValues(at);
+  if (kv === undefined) return undefined;
+  const errs = Object.entries(kv).flatMap(([k, v]) => {
+    if (!Object.hasOwn(LISTENER_ATTR_CHECKS, k))
+      return [
+        bad(at, `unsupported listener attribute "${k}": a Network Load Balancer listener has tcp.idle_timeout.seconds`),
+      ];
+    const problem = LISTENER_ATTR_CHECKS[k]!(v);
+    return problem ? [bad(at, `attribute ${k}=${v}: ${problem}`)] : [];
+  });
+  at.errs.push(...errs);
+  return errs.length ? undefined : kv;
+}
+
+/** Every `listener-attributes.<PROTOCOL>-<port>` annotation; which listener each names is checked by the builder. */
+const listenerAttributesEntry: AnnotationEntry = {
+  key: `${LISTENER_ATTRIBUTES_PREFIX}*`,
+  affects: 'listener',
+  run(ctx) {
+    const keys = Object.keys(ctx.ann).filter((k) => k.startsWith(LISTENER_ATTRIBUTES_PREFIX));
+    for (const key of keys.sort()) {
+      const raw = ctx.ann[key] ?? '';
+      const v = listenerAttributes({ ...ctx, key, field: annotationField(key), value: raw.trim(), raw });
+      if (v === undefined) continue;
+      ctx.config.listenerAttributes ??= {};
+      ctx.config.listenerAttributes[key.slice(LISTENER_ATTRIBUTES_PREFIX.length)] = v;
+    }
+  },
+};
+
 /** Every annotation, in the order its errors are reported. */
 export const ANNOTATIONS: readonly AnnotationEntry[] = [
   // This controller only builds NLBs; "nlb" (cloud-provider-aws) and "external" (the AWS LB controller) both mean
@@ -555,6 +598,7 @@ export const ANNOTATIONS: readonly AnnotationEntry[] = [
   entry({ key: A.enableTcpUdpListener, affects: 'listener', parse: bool }),
   entry({ key: A.quicEnabledPorts, affects: 'listener', parse: rejecting(list, noQuicPorts) }),
   listenerActions,
+  listenerAttributesEntry,
   // As in the LB controller: "*" (all target groups) is the only accepted value.
   entry({
     key: A.proxyProtocol,
@@ -658,18 +702,12 @@ export const IGNORED_ANNOTATIONS: readonly IgnoredAnnotation[] = [
   {
     key: `${ANNOTATION_PREFIX}connection-idle-timeout`,
     status: 'Classic ELB only',
-    why: "an NLB's TCP idle timeout is a listener attribute (listener-attributes, not yet)",
+    why: "an NLB's TCP idle timeout is a listener attribute: listener-attributes.TCP-<port>: tcp.idle_timeout.seconds=N",
   },
   {
     key: `${ANNOTATION_PREFIX}extra-security-groups`,
     status: 'Classic ELB only',
     why: `the NLB has the managed security group, or exactly those of ${A.securityGroups}`,
-  },
-  {
-    key: `${ANNOTATION_PREFIX}listener-attributes.`,
-    prefix: true,
-    status: 'not yet',
-    why: 'listeners keep the AWS default attributes',
   },
 ];
 

@@ -12,6 +12,7 @@ import {
   ANNOTATIONS,
   IGNORED_ANNOTATIONS,
   LISTENER_ACTIONS_PREFIX,
+  LISTENER_ATTRIBUTES_PREFIX,
   ignoredAnnotations,
   parseLoadBalancerAnnotations,
 } from '../../lib/model/annotations.js';
@@ -200,7 +201,6 @@ describe('Services written for the other controllers', () => {
       [`${ANNOTATION_PREFIX}connection-draining-enabled`]: 'true',
       [`${ANNOTATION_PREFIX}connection-draining-timeout`]: '60',
       [`${ANNOTATION_PREFIX}access-log-emit-interval`]: '5',
-      [`${ANNOTATION_PREFIX}listener-attributes.TCP-80`]: 'tcp.idle_timeout.seconds=600',
       'example.com/unrelated': 'x',
     };
     expect(parse(ann)).toEqual({ config: DEFAULT_CONFIG, errors: [] });
@@ -209,7 +209,6 @@ describe('Services written for the other controllers', () => {
       ['access-log-emit-interval', 'Classic ELB only'],
       ['connection-draining-enabled', 'Classic ELB only'],
       ['connection-draining-timeout', 'Classic ELB only'],
-      ['listener-attributes.TCP-80', 'not yet'],
     ]);
     expect(found.every((i) => i.why.length > 0)).toBe(true);
     expect(ignoredAnnotations(svc({}))).toEqual([]);
@@ -284,6 +283,46 @@ describe('Services written for the other controllers', () => {
       `${f(A.minimumCapacity)}: Invalid value: "CapacityUnits=1000": a Network Load Balancer with TLS listeners ` +
         'cannot reserve capacity (ELBv2)',
     ]);
+  });
+
+  it('listener-attributes.<PROTOCOL>-<port>: read per listener, as LBC writes it', () => {
+    const key = (s: string) => `${LISTENER_ATTRIBUTES_PREFIX}${s}`;
+    expect(
+      parse({
+        [key('TCP-80')]: 'tcp.idle_timeout.seconds=400',
+        [key('TCP_UDP-53')]: ' tcp.idle_timeout.seconds = 6000 ',
+      }),
+    ).toEqual({
+      config: {
+        ...DEFAULT_CONFIG,
+        listenerAttributes: {
+          'TCP-80': { 'tcp.idle_timeout.seconds': '400' },
+          'TCP_UDP-53': { 'tcp.idle_timeout.seconds': '6000' },
+        },
+      },
+      errors: [],
+    });
+  });
+
+  it('listener-attributes: a bad name, key or value is refused on that annotation', () => {
+    const key = (s: string) => `${LISTENER_ATTRIBUTES_PREFIX}${s}`;
+    const field = (s: string) => `metadata.annotations[${key(s)}]`;
+    expect(messages({ [key('TCP-80')]: 'tcp.idle_timeout.seconds=59' })).toEqual([
+      `${field('TCP-80')}: Invalid value: "tcp.idle_timeout.seconds=59": attribute tcp.idle_timeout.seconds=59: must ` +
+        'be an integer between 60 and 6000',
+    ]);
+    expect(messages({ [key('TCP-80')]: 'tcp.idle_timeout.seconds=6001' })[0]).toContain('between 60 and 6000');
+    expect(messages({ [key('TCP-80')]: 'tcp.idle_timeout.seconds=1e3' })[0]).toContain('between 60 and 6000');
+    expect(messages({ [key('TCP-80')]: 'routing.http2.enabled=true' })).toEqual([
+      `${field('TCP-80')}: Invalid value: "routing.http2.enabled=true": unsupported listener attribute ` +
+        '"routing.http2.enabled": a Network Load Balancer listener has tcp.idle_timeout.seconds',
+    ]);
+    expect(messages({ [key('TCP-80')]: '400' })[0]).toContain('is not a key=value pair');
+    for (const bad of ['tcp-80', 'HTTP-80', 'TCP-0', 'TCP-65536', 'TCP80', 'TCP-'])
+      expect(messages({ [key(bad)]: 'tcp.idle_timeout.seconds=400' }), bad).toEqual([
+        `${field(bad)}: Invalid value: "tcp.idle_timeout.seconds=400": the name must end in ` +
+          'listener-attributes.<PROTOCOL>-<port>, PROTOCOL one of TCP, UDP, TCP_UDP, TLS',
+      ]);
   });
 
   it('no annotation is both read and ignored', () => {

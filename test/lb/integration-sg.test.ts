@@ -4,15 +4,17 @@
  *
  * What moto (5.2) accepts: AuthorizeSecurityGroupIngress with PrefixListIds and with icmp / icmpv6, CreateLoadBalancer
  * without SecurityGroups, DescribeVpcs, and DescribeCapacityReservation (a stub answering "no reservation").
- * ModifyCapacityReservation is not implemented by moto: setting or resetting a reservation is covered by
- * test/lb/payloads.test.ts (exact request) and test/lb/planner.test.ts (plans) only.
+ * ModifyCapacityReservation is not implemented by moto (HTTP 500, an HTML page): setting or resetting a reservation is
+ * covered by test/lb/payloads.test.ts (exact request) and test/lb/planner.test.ts (plans) only.
+ * DescribeListenerAttributes and ModifyListenerAttributes are implemented (moto answers AWS's default 350 for
+ * tcp.idle_timeout.seconds, and does not check the range: the annotation's validation does).
  */
 import { describe, expect, it } from 'vitest';
 import { CreateManagedPrefixListCommand, DescribeSecurityGroupsCommand, type IpPermission } from '@aws-sdk/client-ec2';
 import { DescribeLoadBalancersCommand } from '@aws-sdk/client-elastic-load-balancing-v2';
 import { discoverNodes, planService, reconcileService } from '../../lib/lb/index.js';
 import { observe } from '../../lib/lb/observe.js';
-import { A } from '../../lib/model/annotations.js';
+import { A, LISTENER_ATTRIBUTES_PREFIX } from '../../lib/model/annotations.js';
 import { lbService, makeCluster, type Cluster } from './fixture.js';
 
 async function stackState(c: Cluster, stack: string) {
@@ -23,6 +25,38 @@ async function nodeSgPermissions(c: Cluster): Promise<IpPermission[]> {
   const r = await c.clients.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [c.nodeSgId] }));
   return r.SecurityGroups![0]!.IpPermissions ?? [];
 }
+
+describe('listener attributes against moto', () => {
+  it('tcp.idle_timeout.seconds: set on create, read back, changed in place, idempotent', async () => {
+    const c = await makeCluster();
+    await c.addNode();
+    const nodes = await discoverNodes(c.clients.ec2, c.clusterName);
+    const svc = (v: string) =>
+      lbService('web', {
+        ports: [
+          { name: 'http', port: 80, nodePort: 30080 },
+          { name: 'metrics', port: 9100, nodePort: 30100 },
+        ],
+        annotations: { [`${LISTENER_ATTRIBUTES_PREFIX}TCP-80`]: `tcp.idle_timeout.seconds=${v}` },
+      });
+    expect((await reconcileService(c.ctx, svc('400'), nodes)).error).toBeUndefined();
+    const idle = async () =>
+      Object.fromEntries(
+        (await stackState(c, 'default/web'))!.loadBalancers[0]!.listeners.map((l) => [
+          l.port,
+          l.attributes?.['tcp.idle_timeout.seconds'],
+        ]),
+      );
+    // The other listener keeps AWS's default.
+    expect(await idle()).toEqual({ 80: '400', 9100: '350' });
+    expect((await planService(c.ctx, svc('400'), nodes)).actions).toEqual([]);
+    const plan = await planService(c.ctx, svc('1200'), nodes);
+    expect(plan.actions.map((a) => `${a.op} ${a.kind}`)).toEqual(['update ListenerAttributes']);
+    await reconcileService(c.ctx, svc('1200'), nodes);
+    expect(await idle()).toEqual({ 80: '1200', 9100: '350' });
+    expect((await planService(c.ctx, svc('1200'), nodes)).actions).toEqual([]);
+  });
+});
 
 describe('security group annotations against moto', () => {
   it('prefix lists instead of 0.0.0.0/0 and ICMP for path MTU discovery: applied, read back, idempotent', async () => {

@@ -20,6 +20,7 @@ import {
   DescribeCapacityReservationCommand,
   ElasticLoadBalancingV2Client,
   ModifyCapacityReservationCommand,
+  ModifyListenerAttributesCommand,
   ModifyLoadBalancerAttributesCommand,
   ModifyTargetGroupAttributesCommand,
   RegisterTargetsCommand,
@@ -29,7 +30,7 @@ import { SimulatedClock, Throttle, TokenBucket } from '../../lib/aws/throttle.js
 import type { LoadBalancerContext } from '../../lib/lb/context.js';
 import { discoverNodes, reconcileService } from '../../lib/lb/index.js';
 import { applyPlan } from '../../lib/lb/apply/index.js';
-import { A } from '../../lib/model/annotations.js';
+import { A, LISTENER_ATTRIBUTES_PREFIX } from '../../lib/model/annotations.js';
 import type { NodeInfo } from '../../lib/model/types.js';
 import { lbService } from './fixture.js';
 
@@ -310,12 +311,30 @@ describe('AWS payloads', () => {
     ]);
   });
 
+  it('listener-attributes: ModifyListenerAttributes on the listener CreateListener returned, right after it', async () => {
+    const { l, ctx } = setup();
+    l.on(CreateListenerCommand).resolves({ Listeners: [{ ListenerArn: 'arn:listener/80' }] });
+    l.on(ModifyListenerAttributesCommand).resolves({});
+    const svc = lbService('web', {
+      namespace: 'shop',
+      annotations: { [`${LISTENER_ATTRIBUTES_PREFIX}TCP-80`]: 'tcp.idle_timeout.seconds=400' },
+    });
+    expect((await reconcileService(ctx, svc, nodes(1))).error).toBeUndefined();
+    expect(l.commandCalls(ModifyListenerAttributesCommand).map((c) => c.args[0].input)).toEqual([
+      { ListenerArn: 'arn:listener/80', Attributes: [{ Key: 'tcp.idle_timeout.seconds', Value: '400' }] },
+    ]);
+    const order = l.calls().map((c) => (c.args[0] as object).constructor.name);
+    expect(order.indexOf('ModifyListenerAttributesCommand')).toBe(order.indexOf('CreateListenerCommand') + 1);
+  });
+
   it('a bad value of the new annotations: the Service is refused, no AWS write at all', async () => {
     for (const annotations of <Record<string, string>[]>[
       { [A.securityGroupPrefixLists]: 'pl-zz' },
       { [A.disableNlbSg]: 'True' },
       { [A.icmpForPathMtuDiscovery]: 'enabled' },
       { [A.minimumCapacity]: 'CapacityUnits=1k' },
+      { [`${LISTENER_ATTRIBUTES_PREFIX}TCP-80`]: 'tcp.idle_timeout.seconds=10' },
+      { [`${LISTENER_ATTRIBUTES_PREFIX}TCP-8080`]: 'tcp.idle_timeout.seconds=100' },
     ]) {
       const { e, l, ctx } = setup();
       const st = await reconcileService(ctx, lbService('web', { namespace: 'shop', annotations }), nodes(1));

@@ -13,7 +13,7 @@ import { formatPlan } from '../../lib/lb/plan/format.js';
 import { planStack } from '../../lib/lb/plan/index.js';
 import { selectSubnets, type SubnetInfo } from '../../lib/lb/subnets.js';
 import { loadBalancerName } from '../../lib/lb/naming.js';
-import { A } from '../../lib/model/annotations.js';
+import { A, LISTENER_ATTRIBUTES_PREFIX } from '../../lib/model/annotations.js';
 import type { NodeInfo } from '../../lib/model/types.js';
 import { lbService } from './fixture.js';
 
@@ -126,6 +126,8 @@ function observedFrom(d: DesiredStack): ObservedStack {
           certificateArns: l.certificateArns?.slice(0, 1) ?? [],
           sslPolicy: l.sslPolicy,
           alpnPolicy: l.alpnPolicy,
+          // What DescribeListenerAttributes answers: AWS's default, then what the plan set.
+          attributes: { 'tcp.idle_timeout.seconds': '350', ...l.attributes },
         })),
       },
     ],
@@ -609,12 +611,77 @@ describe('prefix lists, ICMP, NLB without security groups, capacity reservation'
     expect(planStack(cap('CapacityUnits=0'), observedFrom(cap()), 'vpc-1').actions).toEqual([]);
   });
 
+  it('listener attributes: set right after a new listener, changed in place, left alone when equal or removed', () => {
+    const ports = [
+      { name: 'http', port: 80, nodePort: 30080 },
+      { name: 'dns', port: 53, nodePort: 30053, protocol: 'UDP' },
+      { name: 'dns-tcp', port: 53, nodePort: 30053 },
+    ];
+    const svc = (a: Record<string, string>) => lbService('web', { ports, annotations: a });
+    const attrs = {
+      [`${LISTENER_ATTRIBUTES_PREFIX}TCP-80`]: 'tcp.idle_timeout.seconds=400',
+      [`${LISTENER_ATTRIBUTES_PREFIX}TCP_UDP-53`]: 'tcp.idle_timeout.seconds=1000',
+    };
+    const d = build(svc(attrs));
+    expect(d.listeners.map((l) => [l.key, l.attributes])).toEqual([
+      ['tcp_udp-53', { 'tcp.idle_timeout.seconds': '1000' }],
+      ['tcp-80', { 'tcp.idle_timeout.seconds': '400' }],
+    ]);
+    const plan = planStack(d, empty(d.stack), 'vpc-1');
+    golden('listener-attributes', { plan, text: formatPlan(plan).split('\n') });
+    const kinds = plan.actions.map(
+      (a) => `${a.kind}${a.kind === 'Listener' || a.kind === 'ListenerAttributes' ? ` ${a.name}` : ''}`,
+    );
+    expect(kinds.slice(-4)).toEqual([
+      `Listener ${d.loadBalancer.name}:53`,
+      `ListenerAttributes ${d.loadBalancer.name}:53`,
+      `Listener ${d.loadBalancer.name}:80`,
+      `ListenerAttributes ${d.loadBalancer.name}:80`,
+    ]);
+    expect(plan.actions.at(-1)).toMatchObject({ arn: { ref: 'listener', key: 'tcp-80' } });
+    // Applied: nothing more to do. Changed: one ModifyListenerAttributes with that key, on the listener's ARN.
+    expect(planStack(d, observedFrom(d), 'vpc-1').actions).toEqual([]);
+    const changed = build(svc({ ...attrs, [`${LISTENER_ATTRIBUTES_PREFIX}TCP-80`]: 'tcp.idle_timeout.seconds=600' }));
+    expect(planStack(changed, observedFrom(d), 'vpc-1').actions).toEqual([
+      {
+        op: 'update',
+        kind: 'ListenerAttributes',
+        name: `${d.loadBalancer.name}:80`,
+        arn: 'arn:listener/80',
+        attributes: { 'tcp.idle_timeout.seconds': '600' },
+      },
+    ]);
+    // Removed: as in the LB controller, the listener keeps its value (AWS's default 350 here): no change planned.
+    expect(planStack(build(svc({})), observedFrom(d), 'vpc-1').actions).toEqual([]);
+  });
+
+  it('listener attributes naming no listener of the Service, or one without a TCP idle timeout: refused', () => {
+    const err = (ports: NonNullable<Parameters<typeof lbService>[1]>['ports'], a: Record<string, string>) =>
+      buildDesiredStack(lbService('web', { ports, annotations: a }), env).errors;
+    const key = (s: string) => `${LISTENER_ATTRIBUTES_PREFIX}${s}`;
+    const v = 'tcp.idle_timeout.seconds=400';
+    expect(err(undefined, { [key('TCP-81')]: v })).toEqual([
+      `metadata.annotations[${key('TCP-81')}]: Invalid value: "${v}": this Service has no port 81`,
+    ]);
+    expect(err(undefined, { [key('UDP-80')]: v })).toEqual([
+      `metadata.annotations[${key('UDP-80')}]: Invalid value: "${v}": the listener on port 80 is TCP, not UDP`,
+    ]);
+    expect(err([{ port: 53, nodePort: 30053, protocol: 'UDP' }], { [key('UDP-53')]: v })).toEqual([
+      `metadata.annotations[${key('UDP-53')}]: Invalid value: "${v}": a UDP listener has no settable TCP idle timeout ` +
+        '(ELBv2: TCP and TCP_UDP listeners only)',
+    ]);
+    const tls = { [A.sslCert]: 'arn:aws:acm:us-east-1:123456789012:certificate/abc' };
+    expect(err(undefined, { ...tls, [key('TCP-80')]: v })[0]).toContain('the listener on port 80 is TLS, not TCP');
+    expect(err(undefined, { ...tls, [key('TLS-80')]: v })[0]).toContain('a TLS listener has no settable TCP idle');
+  });
+
   it('a bad value of any of them: errors, nothing built', () => {
     for (const a of <Record<string, string>[]>[
       { [A.securityGroupPrefixLists]: 'sg-1' },
       { [A.disableNlbSg]: 'maybe' },
       { [A.icmpForPathMtuDiscovery]: 'yes' },
       { [A.minimumCapacity]: 'CapacityUnits=lots' },
+      { [`${LISTENER_ATTRIBUTES_PREFIX}TCP-80`]: 'tcp.idle_timeout.seconds=7000' },
     ]) {
       const r = buildDesiredStack(lbService('web', { annotations: a }), env);
       expect(r.desired, JSON.stringify(a)).toBeUndefined();

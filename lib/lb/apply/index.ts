@@ -9,7 +9,7 @@
 import { classify, isNotFound } from '../calls.js';
 import type { LoadBalancerContext } from '../context.js';
 import type { Action, Plan } from '../model.js';
-import { applyListener } from './listener.js';
+import { applyListener, applyListenerAttributes } from './listener.js';
 import { applyLoadBalancer } from './loadbalancer.js';
 import { applyNodeRule } from './noderule.js';
 import { applySecurityGroup } from './securitygroup.js';
@@ -68,6 +68,8 @@ function step(ctx: LoadBalancerContext, st: ApplyState, a: Action): Promise<void
       return applyTags(ctx, a);
     case 'Listener':
       return applyListener(ctx, st, a);
+    case 'ListenerAttributes':
+      return applyListenerAttributes(ctx, st, a);
     case 'NodeRule':
       return applyNodeRule(ctx, st, a);
   }

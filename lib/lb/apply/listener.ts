@@ -1,9 +1,13 @@
-/** Listeners: create (or converge the one a crashed run created), modify, extra (SNI) certificates, delete (ELBv2). */
+/**
+ * Listeners: create (or converge the one a crashed run created), modify, extra (SNI) certificates, attributes, delete
+ * (ELBv2).
+ */
 import {
   AddListenerCertificatesCommand,
   CreateListenerCommand,
   DeleteListenerCommand,
   DescribeListenersCommand,
+  ModifyListenerAttributesCommand,
   ModifyListenerCommand,
   RemoveListenerCertificatesCommand,
   type Action as ElbAction,
@@ -46,7 +50,10 @@ async function createListener(
       }),
     );
     const arn = created.Listeners?.[0]?.ListenerArn;
-    if (arn) await syncExtraCertificates(ctx, arn, a.desired);
+    if (arn) {
+      st.listener.set(a.desired.key, arn);
+      await syncExtraCertificates(ctx, arn, a.desired);
+    }
   } catch (err) {
     if (awsCode(err) !== 'DuplicateListener' && awsCode(err) !== 'DuplicateListenerException') throw err;
     // A listener on this port already exists on OUR load balancer (created by a crashed run): converge it. The NLB
@@ -54,9 +61,22 @@ async function createListener(
     const r = await elb(ctx, new DescribeListenersCommand({ LoadBalancerArn: lbArn }));
     const l = r.Listeners?.find((x) => x.Port === a.desired.port);
     if (!l?.ListenerArn) throw err;
+    st.listener.set(a.desired.key, l.ListenerArn);
     await elb(ctx, new ModifyListenerCommand({ ListenerArn: l.ListenerArn, ...listenerInput(a, st) }));
     await syncExtraCertificates(ctx, l.ListenerArn, a.desired);
   }
+}
+
+/** ModifyListenerAttributes with the attributes that differ (keys sorted), on a listener known or just created. */
+export async function applyListenerAttributes(
+  ctx: LoadBalancerContext,
+  st: ApplyState,
+  a: Extract<Action, { kind: 'ListenerAttributes' }>,
+): Promise<void> {
+  const Attributes = Object.keys(a.attributes)
+    .sort()
+    .map((Key) => ({ Key, Value: a.attributes[Key] }));
+  await elb(ctx, new ModifyListenerAttributesCommand({ ListenerArn: st.resolve(a.arn), Attributes }));
 }
 
 /**

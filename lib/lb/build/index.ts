@@ -13,7 +13,7 @@ import type { DesiredListener, DesiredStack, DesiredTargetGroup, SubnetMapping }
 import { loadBalancerName } from '../naming.js';
 import { ownershipTags, type StackTagging } from '../ownership.js';
 import type { SubnetInfo } from '../subnets.js';
-import { desiredListener, sslApplies, tlsPortError } from './listener.js';
+import { desiredListener, listenerAttributeErrors, sslApplies, tlsPortError } from './listener.js';
 import {
   desiredLoadBalancer,
   loadBalancerSecurityGroups,
@@ -82,6 +82,8 @@ export function buildDesiredStack(svc: V1Service, env: BuildEnv): BuildResult {
   const ports = buildPorts(cfg, groups, common);
   if ('error' in ports) return { errors: [ports.error] };
   const { targetGroups, listeners } = ports;
+  const attributeErrors = listenerAttributeErrors(cfg, listeners, svc.metadata?.annotations ?? {});
+  if (attributeErrors.length) return { errors: attributeErrors };
   warnings.push(...targetQuotaWarnings(nodes, targetGroups.length));
 
   const loadBalancer = desiredLoadBalancer(

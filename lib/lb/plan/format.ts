@@ -30,6 +30,7 @@ function detailOf(a: Action): string {
         : a.reason;
     case 'LoadBalancerAttributes':
     case 'TargetGroupAttributes':
+    case 'ListenerAttributes':
       return Object.entries(a.attributes)
         .map(([k, v]) => `${k}=${v}`)
         .join(' ');
@@ -80,7 +81,7 @@ function fmtMapping(m: SubnetMapping): string {
 }
 function fmtRef(r: Ref): string {
   if (typeof r === 'string') return r;
-  return r.ref === 'tg' ? `(new tg ${r.key})` : `(new ${r.ref})`;
+  return r.ref === 'tg' || r.ref === 'listener' ? `(new ${r.ref} ${r.key})` : `(new ${r.ref})`;
 }
 function fmtHc(h: { protocol: string; port: string; path?: string }): string {
   return `${h.protocol}:${h.port}${h.path ?? ''}`;

@@ -13,6 +13,7 @@ import type {
   WeightedRef,
 } from '../model.js';
 import type { PlanBuckets } from './buckets.js';
+import { attrDiff } from './diff.js';
 
 /** Listener change that needs no ModifyListener: only the extra (SNI) certificates differ. */
 export const EXTRA_CERTIFICATES = 'extra certificates';
@@ -51,6 +52,14 @@ export function planListeners(
         targetGroup: tgRef,
         ...extra,
       });
+      if (d.attributes && Object.keys(d.attributes).length)
+        b.creates.push({
+          op: 'update',
+          kind: 'ListenerAttributes',
+          name,
+          arn: { ref: 'listener', key: d.key },
+          attributes: d.attributes,
+        });
       continue;
     }
     const changes = listenerChanges(o, d, tgRef, weighted);
@@ -65,6 +74,10 @@ export function planListeners(
         ...extra,
         changes,
       });
+    // Only the annotated keys are compared (and set): AWS's defaults and keys no longer listed are left alone.
+    const attributes = attrDiff(o.attributes ?? {}, d.attributes ?? {});
+    if (Object.keys(attributes).length)
+      b.updates.push({ op: 'update', kind: 'ListenerAttributes', name, arn: o.arn, attributes });
   }
   for (const l of [...byPort.values()].flat())
     b.deletes.listeners.push({ op: 'delete', kind: 'Listener', name: `${lbName}:${l.port}`, arn: l.arn });

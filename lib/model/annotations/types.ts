@@ -61,6 +61,12 @@ export const A = {
  */
 export const LISTENER_ACTIONS_PREFIX = 'service.beta.kubernetes.io/actions.';
 
+/**
+ * aws-load-balancer-controller's listener attributes, one annotation per listener:
+ * `service.beta.kubernetes.io/aws-load-balancer-listener-attributes.<PROTOCOL>-<port>` (key=value list).
+ */
+export const LISTENER_ATTRIBUTES_PREFIX = `${ANNOTATION_PREFIX}listener-attributes.`;
+
 export type Scheme = 'internet-facing' | 'internal';
 
 export interface HealthCheckAnnotations {
@@ -120,6 +126,8 @@ export interface LoadBalancerAnnotations {
   icmpForPathMtuDiscovery?: boolean;
   /** `minimum-load-balancer-capacity: CapacityUnits=N`; 0 resets the reservation, as does removing the annotation. */
   minimumCapacityUnits?: number;
+  /** Listener attributes by listener, `<PROTOCOL>-<port>` as in the annotation's name (e.g. "TCP-80"). */
+  listenerAttributes?: Record<string, Record<string, string>>;
   ssl?: SslAnnotations;
   healthCheck: HealthCheckAnnotations;
   targetNodeLabels?: Record<string, string>;

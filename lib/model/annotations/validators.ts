@@ -93,6 +93,15 @@ export const TG_ATTR_CHECKS: Record<string, (v: string) => string | undefined> =
       : 'must be one of "true", "false", "use_load_balancer_configuration"',
 };
 
+/**
+ * Listener attributes of a Network Load Balancer (ELBv2 ListenerAttribute): tcp.idle_timeout.seconds only, 60-6000
+ * (AWS default 350). Every other key is refused: NLB listeners have no other attribute.
+ */
+export const LISTENER_ATTR_CHECKS: Record<string, (v: string) => string | undefined> = {
+  'tcp.idle_timeout.seconds': (v) =>
+    /^\d{1,4}$/.test(v) && Number(v) >= 60 && Number(v) <= 6000 ? undefined : 'must be an integer between 60 and 6000',
+};
+
 export const LB_ATTR_CHECKS: Record<string, (v: string) => string | undefined> = {
   'load_balancing.cross_zone.enabled': boolCheck,
   'deletion_protection.enabled': boolCheck,
