@@ -139,3 +139,24 @@ export interface PricingContext {
   region: string;
   internetFacingAzs?: number;
 }
+
+/** One NLB as a cost cell sees it: its scheme and, when its subnets are named, how many (one per AZ). */
+export interface NlbCostShape {
+  internal: boolean;
+  /** The subnets annotation's count; unset: the controller picks them (the server's configured AZ count). */
+  subnets?: number;
+}
+
+/**
+ * The LB-COST/MO cell of one NLB, for every table that has the column (Services, Gateways): its fixed monthly cost
+ * (`$27.38/mo`), `<unknown>` when the server has no region or its region no price. An internet-facing NLB adds one
+ * public IPv4 address per AZ: the named subnets', else the server's configured count; with neither, the cell says
+ * `+IPv4` after the NLB's own charge.
+ */
+export function nlbCostCell(nlb: NlbCostShape, pricing: PricingContext | undefined): string {
+  if (!pricing) return '<unknown>';
+  const azs = nlb.internal ? 0 : (nlb.subnets ?? pricing.internetFacingAzs);
+  const cost = monthlyFixedCost({ region: pricing.region, loadBalancers: 1, internetFacingAzs: azs ?? 0 });
+  if (!cost) return '<unknown>';
+  return azs === undefined ? `${formatMonthly(cost.total)}+IPv4` : formatMonthly(cost.total);
+}

@@ -8,6 +8,7 @@ import { negotiate, type Representation } from '../negotiate.js';
 import { failure, statusResponse } from '../status.js';
 import { parseIncludeObject, toTable } from '../table/convert.js';
 import type { ResourceContext } from './context.js';
+import { GatewayClassLookup } from './gateway-classes.js';
 
 export function representation(ctx: ResourceContext): Representation {
   return negotiate(ctx.req.headers.accept);
@@ -24,7 +25,12 @@ export function notAcceptable(): BufferedResponse {
   );
 }
 
-export function renderObject(ctx: ResourceContext, obj: ApiObject, status = 200, headers: Record<string, string> = {}) {
+export async function renderObject(
+  ctx: ResourceContext,
+  obj: ApiObject,
+  status = 200,
+  headers: Record<string, string> = {},
+): Promise<BufferedResponse> {
   const rep = representation(ctx);
   if (rep.as === 'NotAcceptable') return notAcceptable();
   if (rep.as === 'Table') {
@@ -36,6 +42,7 @@ export function renderObject(ctx: ResourceContext, obj: ApiObject, status = 200,
       version: rep.version,
       now: ctx.opts.now(),
       pricing: ctx.opts.pricing,
+      gatewayClasses: await new GatewayClassLookup(ctx).for([obj]),
     };
     return jsonResponse(status, toTable(ctx.route.info.kind, [obj], meta, opts), headers);
   }
@@ -46,12 +53,12 @@ export function renderObject(ctx: ResourceContext, obj: ApiObject, status = 200,
   return jsonResponse(status, obj, headers);
 }
 
-export function renderList(
+export async function renderList(
   ctx: ResourceContext,
   r: ResourceInfo,
   items: ApiObject[],
   listMeta: Record<string, unknown>,
-): BufferedResponse {
+): Promise<BufferedResponse> {
   const rep = representation(ctx);
   if (rep.as === 'NotAcceptable') return notAcceptable();
   if (rep.as === 'Table') {
@@ -62,6 +69,7 @@ export function renderList(
       version: rep.version,
       now: ctx.opts.now(),
       pricing: ctx.opts.pricing,
+      gatewayClasses: await new GatewayClassLookup(ctx).for(items),
     };
     return jsonResponse(200, toTable(r.kind, items, listMeta, opts));
   }

@@ -11,6 +11,7 @@ import type { ApiResponse } from '../http/types.js';
 import { failure, statusFromError, statusResponse } from '../status.js';
 import { parseIncludeObject, toTable, type TableOptions } from '../table/convert.js';
 import type { ResourceContext } from './context.js';
+import { GatewayClassLookup } from './gateway-classes.js';
 import { boolParam, intParam } from './query.js';
 import { matches, selectorsOf, type Selectors } from './read.js';
 import { notAcceptable, representation } from './render.js';
@@ -48,21 +49,27 @@ async function* untilAborted<T>(it: AsyncIterable<T>, signal: AbortSignal): Asyn
 
 class Encoder {
   private first = true;
+  /** GatewayClasses for Gateway rows' LB-COST/MO, kept for the whole watch (read again for an unseen class). */
+  private readonly classes: GatewayClassLookup;
   constructor(
+    ctx: ResourceContext,
     private readonly table: TableOptions | undefined,
     private readonly kind: string,
-  ) {}
+  ) {
+    this.classes = new GatewayClassLookup(ctx);
+  }
 
   isTable(): boolean {
     return this.table !== undefined;
   }
 
-  line(type: string, object: unknown): string {
+  async line(type: string, object: unknown): Promise<string> {
     if (!this.table || type === 'ERROR') return `${JSON.stringify({ type, object })}\n`;
     const obj = object as ApiObject;
     const meta = { resourceVersion: obj.metadata?.resourceVersion ?? '' };
     const rows = type === 'BOOKMARK' ? [] : [obj];
-    const t = toTable(this.kind, rows, meta, { ...this.table, noHeaders: !this.first });
+    const gatewayClasses = await this.classes.for(rows);
+    const t = toTable(this.kind, rows, meta, { ...this.table, noHeaders: !this.first, gatewayClasses });
     this.first = false;
     return `${JSON.stringify({ type, object: t })}\n`;
   }
@@ -110,7 +117,7 @@ export function watchObjects(ctx: ResourceContext): ApiResponse {
     );
   }
   const durationMs = watchDuration(ctx);
-  const stream = streamEvents(ctx, sel, new Encoder(table, ctx.route.info.kind), sendInitial, durationMs);
+  const stream = streamEvents(ctx, sel, new Encoder(ctx, table, ctx.route.info.kind), sendInitial, durationMs);
   return { status: 200, headers: { 'content-type': 'application/json', 'cache-control': 'no-cache' }, stream };
 }
 
@@ -135,7 +142,7 @@ async function* streamEvents(
     if (sendInitial) {
       const init = initialEvents(ctx, sel);
       let r = await init.next();
-      for (; !r.done; r = await init.next()) yield enc.line(r.value.type, r.value.object);
+      for (; !r.done; r = await init.next()) yield await enc.line(r.value.type, r.value.object);
       rv = r.value;
     }
     const events = ctx.backend.watch(info, { namespace, resourceVersion: rv, allowBookmarks, signal: stop.signal });
@@ -145,10 +152,10 @@ async function* streamEvents(
         lastBookmark = ctx.opts.now();
       }
       const out = filter.apply(ev);
-      if (out) yield enc.line(out.type, out.object);
+      if (out) yield await enc.line(out.type, out.object);
     }
   } catch (err) {
-    if (!stop.signal.aborted) yield enc.line('ERROR', statusFromError(err));
+    if (!stop.signal.aborted) yield await enc.line('ERROR', statusFromError(err));
   } finally {
     clearTimeout(timer);
     ctx.req.signal.removeEventListener('abort', onClientGone);

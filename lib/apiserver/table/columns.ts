@@ -25,8 +25,11 @@ const col = (name: string, description: string, extra: Partial<ColumnDefinition>
 const NAME = col('Name', 'Name must be unique within a namespace.', { format: 'name' });
 const AGE = col('Age', 'CreationTimestamp is a timestamp representing the server time when this object was created.');
 const wide = { priority: 1 };
-/** Not upstream's: the fixed monthly list price of the object's own NLB (lib/model/pricing.ts), -o wide only. */
-const LB_COST = col(
+/**
+ * Not upstream's: the fixed monthly list price of the object's own NLB (lib/model/pricing.ts), -o wide only; the
+ * Service and the Gateway tables share it.
+ */
+export const LB_COST = col(
   'LB-Cost/Mo',
   "Fixed monthly cost of this object's own Network Load Balancer at AWS list prices (730 h; NLCU usage not included).",
   wide,

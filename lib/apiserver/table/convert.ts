@@ -18,7 +18,7 @@ import type { PricingContext } from '../../model/pricing.js';
 import { COLUMNS, DEFAULT_COLUMNS } from './columns.js';
 import { since } from './duration.js';
 import { eventCells, namespaceCells, nodeCells } from './cluster.js';
-import { gatewayCells, gatewayColumnDefinitions } from './gateway.js';
+import { gatewayCells, gatewayColumnDefinitions, type GatewayClassControllers } from './gateway.js';
 import { podCells, podRowConditions } from './pods.js';
 import { endpointSliceCells, endpointsCells, serviceCells } from './services.js';
 
@@ -33,6 +33,8 @@ export interface TableOptions {
   now: number;
   /** The server's region for the LB-COST/MO column; without it the column says `<unknown>`. */
   pricing?: PricingContext;
+  /** GatewayClass name -> controllerName for a Gateway's LB-COST/MO; without it that cell says `<unknown>`. */
+  gatewayClasses?: GatewayClassControllers;
 }
 
 export function parseIncludeObject(v: string | null): IncludeObject {
@@ -41,7 +43,8 @@ export function parseIncludeObject(v: string | null): IncludeObject {
   throw new BadRequestError(`includeObject: Unsupported value: "${v}": supported values: "None", "Metadata", "Object"`);
 }
 
-function cellsOf(o: ApiObject, now: number, pricing?: PricingContext): unknown[] {
+function cellsOf(o: ApiObject, opts: TableOptions): unknown[] {
+  const { now, pricing } = opts;
   const age = since(o.metadata?.creationTimestamp, now);
   switch (o.kind) {
     case 'Service':
@@ -59,7 +62,7 @@ function cellsOf(o: ApiObject, now: number, pricing?: PricingContext): unknown[]
     case 'Namespace':
       return namespaceCells(o as V1Namespace, age);
     default:
-      return gatewayCells(o, { now, pricing }) ?? [o.metadata?.name ?? '', o.metadata?.creationTimestamp ?? ''];
+      return gatewayCells(o, opts) ?? [o.metadata?.name ?? '', o.metadata?.creationTimestamp ?? ''];
   }
 }
 
@@ -75,7 +78,7 @@ export function toTable(
   opts: TableOptions,
 ): Record<string, unknown> {
   const rows = items.map((o) => {
-    const row: Record<string, unknown> = { cells: cellsOf(o, opts.now, opts.pricing) };
+    const row: Record<string, unknown> = { cells: cellsOf(o, opts) };
     const conditions = o.kind === 'Pod' ? podRowConditions(o as V1Pod) : [];
     if (conditions.length > 0) row.conditions = conditions;
     if (opts.includeObject !== 'None') row.object = rowObject(o, opts.includeObject, opts.version);

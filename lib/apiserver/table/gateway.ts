@@ -4,24 +4,34 @@
  * a string column shows the first value its path finds (nothing when there is none), a date column the age.
  *
  *   GatewayClass     NAME CONTROLLER ACCEPTED AGE (+ DESCRIPTION with -o wide)
- *   Gateway          NAME CLASS ADDRESS PROGRAMMED AGE
+ *   Gateway          NAME CLASS ADDRESS PROGRAMMED AGE (+ LB-COST/MO with -o wide, not a CRD column: ours)
  *   TLSRoute         NAME HOSTNAMES AGE
  *   TCPRoute, UDPRoute, ReferenceGrant   NAME AGE
  *
  * Each kind's columns are one list of {definition, cell} pairs: a new column (priority 1 for `-o wide` only) is one
  * more entry, its header and its cells together.
  */
+import type { V1Service } from '@kubernetes/client-node';
 import type { ApiObject } from '../../api/backend.js';
-import type { PricingContext } from '../../model/pricing.js';
-import type { ColumnDefinition } from './columns.js';
+import { parseLoadBalancerAnnotations } from '../../model/annotations.js';
+import { GATEWAY_CONTROLLER_NAME } from '../../model/gateway/types.js';
+import { nlbCostCell, type PricingContext } from '../../model/pricing.js';
+import { LB_COST, type ColumnDefinition } from './columns.js';
 import { since } from './duration.js';
 
 type Obj = Record<string, unknown>;
 
-/** What a cell may depend on besides its object: the server's clock, the region's prices (LB cost columns). */
+/** GatewayClass name -> its spec.controllerName, as the server read the GatewayClasses for this Table. */
+export type GatewayClassControllers = ReadonlyMap<string, string>;
+
+/**
+ * What a cell may depend on besides its object: the server's clock, the region's prices (LB cost columns), and for
+ * a Gateway's LB-COST/MO the GatewayClasses' controllers (unset: the server did not read them, the cell is unknown).
+ */
 export interface CellContext {
   now: number;
   pricing?: PricingContext;
+  gatewayClasses?: GatewayClassControllers;
 }
 
 export interface GatewayColumn {
@@ -87,6 +97,54 @@ const AGE = printerColumn(
   },
 );
 
+/**
+ * The Gateway's annotations as the controller reads its NLB settings (lib/gateway/build.ts annotationsOf):
+ * metadata.annotations, overridden by spec.infrastructure.annotations. Restated because lib/gateway/build.ts loads
+ * lib/lb (the AWS SDK), which this layer may not; test/cost/gateway-column.test.ts checks that both agree.
+ */
+export function gatewayAnnotations(o: ApiObject): Record<string, string> {
+  const strings = (v: unknown): Record<string, string> =>
+    isRecord(v)
+      ? Object.fromEntries(Object.entries(v).filter((e): e is [string, string] => typeof e[1] === 'string'))
+      : {};
+  return {
+    ...strings(field(o, 'metadata', 'annotations')),
+    ...strings(field(o, 'spec', 'infrastructure', 'annotations')),
+  };
+}
+
+/**
+ * LB-COST/MO (-o wide): the fixed monthly cost of the one NLB this controller makes for a Gateway of its own class
+ * (lib/model/pricing.ts nlbCostCell, the Service column's rule): internal when the Gateway's annotations (or
+ * spec.infrastructure.annotations) set the aws-load-balancer-scheme to internal, else internet-facing with one public
+ * IPv4 address per AZ (the subnets annotation's, else the server's AZ count). `<none>` for a Gateway of another
+ * controller's class, of a class that does not exist, or being deleted; `<unknown>` when the server has no price or
+ * did not read the classes.
+ *
+ * "Ours" is decided as the controller decides it (lib/gateway/reconcile.ts: the GatewayClass named by
+ * spec.gatewayClassName has spec.controllerName GATEWAY_CONTROLLER_NAME, and the Gateway is not being deleted), from
+ * a class -> controllerName lookup the server reads once per Gateway Table and passes in CellContext; the cell itself
+ * stays pure. Not from the Gateway's status: a Gateway's status.conditions carry no controllerName (only a route's
+ * status.parents entries do), so the Accepted our controller writes (lib/gateway/status.ts) reads exactly like
+ * another controller's; and status lags: a Gateway not reconciled yet (Accepted Unknown, the CRD default) would show
+ * `<none>` though its NLB is on the way, and one moved to another class would keep the old answer. The class gives the
+ * cost the Gateway has, or will have once the controller has run.
+ */
+function gatewayCostCell(o: ApiObject, ctx: CellContext): string {
+  if (!ctx.gatewayClasses) return '<unknown>';
+  const className = field(o, 'spec', 'gatewayClassName');
+  const ours =
+    typeof className === 'string' &&
+    ctx.gatewayClasses.get(className) === GATEWAY_CONTROLLER_NAME &&
+    !o.metadata?.deletionTimestamp;
+  if (!ours) return '<none>';
+  const svcLike: V1Service = { metadata: { annotations: gatewayAnnotations(o) } };
+  const { config } = parseLoadBalancerAnnotations(svcLike);
+  return nlbCostCell({ internal: config.scheme === 'internal', subnets: config.subnets?.length }, ctx.pricing);
+}
+
+const GATEWAY_LB_COST: GatewayColumn = { definition: LB_COST, cell: gatewayCostCell };
+
 export const GATEWAY_COLUMNS: Record<string, readonly GatewayColumn[]> = {
   GatewayClass: [
     NAME,
@@ -110,6 +168,7 @@ export const GATEWAY_COLUMNS: Record<string, readonly GatewayColumn[]> = {
       conditionStatus(o, 'Programmed'),
     ),
     AGE,
+    GATEWAY_LB_COST,
   ],
   TLSRoute: [NAME, printerColumn('Hostnames', '.spec.hostnames', (o) => printed(field(o, 'spec', 'hostnames'))), AGE],
   TCPRoute: [NAME, AGE],

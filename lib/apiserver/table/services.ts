@@ -6,7 +6,7 @@
 import type { V1EndpointSlice, V1Endpoints, V1Service } from '@kubernetes/client-node';
 import { parseLoadBalancerAnnotations } from '../../model/annotations.js';
 import { OWN_LOAD_BALANCER_CLASS } from '../../model/cluster-names.js';
-import { formatMonthly, monthlyFixedCost, type PricingContext } from '../../model/pricing.js';
+import { nlbCostCell, type PricingContext } from '../../model/pricing.js';
 import { formatLabels } from './labels.js';
 
 function loadBalancerIngress(svc: V1Service): string {
@@ -57,19 +57,14 @@ export function hasOwnLoadBalancer(svc: V1Service): boolean {
 }
 
 /**
- * LB-COST/MO: the fixed monthly cost of the Service's own NLB (lib/model/pricing.ts): `<none>` when it has none (not
- * LoadBalancer, another controller's class, or reached only through a Gateway), `<unknown>` when the server's region
- * has no price. An internet-facing NLB adds one public IPv4 address per AZ: the AZs are the subnets annotation's, else
- * the server's configured count; with neither, the cell says `+IPv4` after the NLB's own charge.
+ * LB-COST/MO: the fixed monthly cost of the Service's own NLB (lib/model/pricing.ts nlbCostCell, the rule shared with
+ * the Gateway table): `<none>` when it has none (not LoadBalancer, another controller's class, or reached only
+ * through a Gateway). Its scheme and subnets come from its annotations.
  */
 export function loadBalancerCostCell(svc: V1Service, pricing: PricingContext | undefined): string {
   if (!hasOwnLoadBalancer(svc)) return '<none>';
-  if (!pricing) return '<unknown>';
   const { config } = parseLoadBalancerAnnotations(svc);
-  const azs = config.scheme === 'internal' ? 0 : (config.subnets?.length ?? pricing.internetFacingAzs);
-  const cost = monthlyFixedCost({ region: pricing.region, loadBalancers: 1, internetFacingAzs: azs ?? 0 });
-  if (!cost) return '<unknown>';
-  return azs === undefined ? `${formatMonthly(cost.total)}+IPv4` : formatMonthly(cost.total);
+  return nlbCostCell({ internal: config.scheme === 'internal', subnets: config.subnets?.length }, pricing);
 }
 
 export function serviceCells(svc: V1Service, age: string, pricing?: PricingContext): unknown[] {
