@@ -122,8 +122,11 @@ export function buildDesiredStack(svc: V1Service, env: BuildEnv): BuildResult {
   };
 }
 
-/** Where the nodes' traffic comes from when the NLB has no security group (the node rule admits these CIDRs). */
-function clientNetworks(
+/**
+ * Where the nodes' traffic comes from when the NLB has no security group (the node rule admits these CIDRs). Exported
+ * for the other stacks built from these parts (lib/gateway/build.ts), which need it for disable-nlb-sg too.
+ */
+export function clientNetworks(
   svc: V1Service,
   cfg: LoadBalancerAnnotations,
   env: BuildEnv,
