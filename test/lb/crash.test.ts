@@ -6,39 +6,13 @@
  */
 import { describe, expect, it } from 'vitest';
 import { DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
-import type { ClientMiddleware } from '../../lib/aws/clients.js';
-import { Throttle } from '../../lib/aws/throttle.js';
 import { pool, type LoadBalancerContext } from '../../lib/lb/context.js';
 import { deleteServiceLoadBalancer, discoverNodes, planService, reconcileService } from '../../lib/lb/index.js';
 import { observe } from '../../lib/lb/observe.js';
 import { A } from '../../lib/model/annotations.js';
 import type { NodeInfo, V1Service } from '../../lib/model/types.js';
-import { motoClients } from '../support/aws.js';
+import { Crash, crashingCtx } from './crash-support.js';
 import { lbService, makeCluster, type Cluster } from './fixture.js';
-
-class Crash extends Error {}
-
-function crashingCtx(base: LoadBalancerContext, crashAt: number): { ctx: LoadBalancerContext; calls: () => number } {
-  let n = 0;
-  const mw: ClientMiddleware = {
-    name: 'crash-after-nth-call',
-    middleware: (next) => async (args: unknown) => {
-      const out = await next(args);
-      n++;
-      if (n === crashAt) throw new Crash(`crash after call ${n}`);
-      return out;
-    },
-  };
-  const c = motoClients({ middleware: [mw] });
-  return {
-    ctx: {
-      ...base,
-      clients: { ec2: c.ec2, elbv2: c.elbv2 },
-      throttle: new Throttle({ targetsRate: 1e6, targetsBurst: 1e6, elbv2Rate: 1e6, elbv2Burst: 1e6 }),
-    },
-    calls: () => n,
-  };
-}
 
 type Step = (ctx: LoadBalancerContext) => Promise<unknown>;
 
