@@ -44,7 +44,7 @@ import { keyOf, type NodeInfo } from '../model/types.js';
 import type { ChangeLog, KubeObject, RecordStore } from '../store/types.js';
 import { isControllerManaged } from '../model/endpoints.js';
 import { consoleLogger, type Logger } from './logger.js';
-import { GatewayController, storeBackendPorts, type BackendPorts } from '../gateway/reconcile.js';
+import { GatewayController, StoreBackendPorts, type BackendPorts } from '../gateway/reconcile.js';
 import { GATEWAY_KINDS } from '../model/gateway/types.js';
 
 export { consoleLogger, type Logger } from './logger.js';
@@ -125,7 +125,7 @@ export class Controller {
     this.gateways = new GatewayController({
       api: deps.api,
       lb: deps.lb,
-      backendPorts: deps.backendPorts ?? storeBackendPorts({ api: deps.api, pusher: deps.pusher }),
+      backendPorts: deps.backendPorts ?? new StoreBackendPorts({ api: deps.api, pusher: deps.pusher }),
       log: (level, msg, data) => this.log[level](msg, data),
     });
     const recorder = deps.recorder ?? new EventRecorder({ writes: deps.api.writes, log: this.log });

@@ -41,12 +41,19 @@ export interface BackendPorts {
   release(keep: BackendPortRef[]): Promise<string[]>;
 }
 
-/** The data plane's allocation (lib/gateway/backend-ports.ts) behind the BackendPorts interface. */
-export function storeBackendPorts(handle: BackendPortsHandle): BackendPorts {
-  return {
-    ensure: (wanted) => ensureBackendNodePorts(handle, wanted),
-    release: (keep) => releaseBackendNodePorts(handle, keep),
-  };
+/**
+ * The data plane's allocation (lib/gateway/backend-ports.ts) behind the BackendPorts interface. A class, not an
+ * object of closures: building one (every Controller does) reaches no allocation code, so a function that never
+ * reconciles Gateways (the data-plane push) is not credited with the pusher's calls (test/infra/iam-actions).
+ */
+export class StoreBackendPorts implements BackendPorts {
+  constructor(private readonly handle: BackendPortsHandle) {}
+  ensure(wanted: BackendPortRef[]): Promise<Map<string, number>> {
+    return ensureBackendNodePorts(this.handle, wanted);
+  }
+  release(keep: BackendPortRef[]): Promise<string[]> {
+    return releaseBackendNodePorts(this.handle, keep);
+  }
 }
 
 export interface GatewayDeps {
