@@ -1,9 +1,11 @@
 /**
  * The local stand-in for the deployed Pipe: the table's real DynamoDB stream (moto) read by the stream poller,
- * each change-log INSERT forwarded to a FIFO queue as an object message with its group and deduplication id, and a
- * restarted poller resuming after its checkpoint.
+ * each change-log INSERT forwarded to a FIFO queue as an object message with its group and deduplication id, a
+ * restarted poller resuming after its checkpoint, and a running poller still following the stream after a cancelled
+ * transaction.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { TransactionCanceledException, TransactWriteItemsCommand } from '@aws-sdk/client-dynamodb';
 import {
   CreateQueueCommand,
   DeleteMessageBatchCommand,
@@ -125,5 +127,57 @@ describe('stream poller (moto DynamoDB Streams -> SQS FIFO)', () => {
     const bodies = (await drainQueue(queueUrl)).map((m) => JSON.parse(m.Body!) as ObjectMessage);
     expect(bodies.map((b) => `${b.type} ${b.kind} ${b.namespace}/${b.name}`)).toEqual(['DELETED Service team/later']);
     expect(await store.list('Event', 'team')).toHaveLength(1);
+  });
+
+  it('a cancelled transaction with an Update: a running poller forwards the writes after it, and nothing of it', async () => {
+    const p = poller();
+    await p.drain();
+    await drainQueue(queueUrl);
+    // An allocation block's Update, a change-log entry and a failed condition: DynamoDB cancels the whole
+    // transaction. moto's own rollback swapped in a copy of the table and of its stream shard, so the iterator this
+    // poller holds kept the cancelled records and never saw another write (tools/local/moto_server.py).
+    const S = (v: string) => ({ S: v });
+    const cancelled = clients.dynamodb.send(
+      new TransactWriteItemsCommand({
+        TransactItems: [
+          {
+            Update: {
+              TableName: table,
+              Key: { pk: S('test'), sk: S('block') },
+              UpdateExpression: 'SET n = :one',
+              ExpressionAttributeValues: { ':one': { N: '1' } },
+            },
+          },
+          {
+            Put: {
+              TableName: table,
+              Item: {
+                pk: S('log'),
+                sk: S('cancelled'),
+                kind: S('Service'),
+                namespace: S('team'),
+                name: S('never'),
+                uid: S('u'),
+                rev: { N: '999999' },
+                type: S('ADDED'),
+                group: S('Service/team/never'),
+              },
+            },
+          },
+          {
+            ConditionCheck: {
+              TableName: table,
+              Key: { pk: S('test'), sk: S('missing') },
+              ConditionExpression: 'attribute_exists(pk)',
+            },
+          },
+        ],
+      }),
+    );
+    await expect(cancelled).rejects.toBeInstanceOf(TransactionCanceledException);
+    await api.applyService({ metadata: { name: 'after', namespace: 'team' }, spec: { ports: [{ port: 82 }] } });
+    await p.drain();
+    const bodies = (await drainQueue(queueUrl)).map((m) => JSON.parse(m.Body!) as ObjectMessage);
+    expect(bodies.map((b) => `${b.type} ${b.namespace}/${b.name}`)).toEqual(['ADDED team/after']);
   });
 });
