@@ -13,9 +13,9 @@ import { formatFieldError } from '../model/field-errors.js';
 import type { Gateway } from '../model/gateway/types.js';
 import { eligibleNodes } from '../nodes/eligible.js';
 import type { BuildEnv } from '../lb/build/index.js';
-import { desiredLoadBalancer, loadBalancerSecurityGroups, subnetMappings } from '../lb/build/loadbalancer.js';
-import { desiredNodeRule } from '../lb/build/noderule.js';
-import { desiredSecurityGroup } from '../lb/build/securitygroup.js';
+import { buildFrontEnd } from '../lb/build/index.js';
+import { listenerAttributeErrors } from '../lb/build/listener.js';
+import { loadBalancerSecurityGroups, subnetMappings } from '../lb/build/loadbalancer.js';
 import { targetQuotaWarnings } from '../lb/build/targets.js';
 import type {
   DesiredListener,
@@ -24,7 +24,7 @@ import type {
   HealthCheck,
   TargetGroupProtocol,
 } from '../lb/model.js';
-import { loadBalancerName, targetGroupName } from '../lb/naming.js';
+import { targetGroupName } from '../lb/naming.js';
 import { ownershipTags, resourceTags, type StackTagging } from '../lb/ownership.js';
 import { SERVICE_NAME_TAG } from '../tags.js';
 import { MAX_NLB_WEIGHT, type Attachment, type ListenerAttachment, type ResolvedBackend } from './attach.js';
@@ -93,29 +93,25 @@ export function buildGatewayStack(
     };
   const warnings = nodes.length === 0 ? ['no eligible nodes: the load balancer has no targets'] : [];
   warnings.push(...targetQuotaWarnings(nodes, targetGroups.length));
-  const loadBalancer = desiredLoadBalancer(
-    cfg.name ?? loadBalancerName(cluster, ns, name, cfg.scheme),
+  for (const l of listeners) {
+    const attributes = cfg.listenerAttributes?.[`${l.protocol}-${l.port}`];
+    if (attributes && Object.keys(attributes).length) l.attributes = attributes;
+  }
+  const attributeErrors = listenerAttributeErrors(cfg, listeners, svcLike.metadata?.annotations ?? {});
+  if (attributeErrors.length) return { errors: attributeErrors, listenerErrors };
+  const front = buildFrontEnd({
+    svc: { ...svcLike, metadata: { ...svcLike.metadata, name } },
     cfg,
+    env,
     mappings,
     lbSecurityGroups,
-    tagging,
-  );
-  const securityGroup = desiredSecurityGroup(
-    { ...svcLike, metadata: { ...svcLike.metadata, name } },
-    cfg,
     listeners,
-    cluster,
-    tagging,
-  );
-  const nodeRule = desiredNodeRule(
-    cfg,
-    env.nodeSecurityGroupId,
-    lbSecurityGroups,
     targetGroups,
-    HEALTH_CHECK,
-    cluster,
-    stack,
-  );
+    hc: HEALTH_CHECK,
+    tagging,
+  });
+  if ('error' in front) return { errors: [front.error], listenerErrors };
+  const { loadBalancer, securityGroup, nodeRule } = front;
   const inUseHostname = gw.status?.addresses?.find((x) => x.type === 'Hostname')?.value;
   return {
     desired: {

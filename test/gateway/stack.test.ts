@@ -164,6 +164,38 @@ describe('Gateway stacks (golden)', () => {
     expect(d.listeners).toEqual([]);
   });
 
+  it('NLB annotations on the Gateway: disable-nlb-sg opens the nodes to the client ranges; listener attributes per listener', () => {
+    const gw = gateway([listener('web', 'TCP', 80), listener('api', 'TCP', 9000), listener('dns', 'UDP', 53)], {
+      annotations: {
+        'service.beta.kubernetes.io/aws-load-balancer-disable-nlb-sg': 'true',
+        'service.beta.kubernetes.io/load-balancer-source-ranges': '203.0.113.0/24',
+        'service.beta.kubernetes.io/aws-load-balancer-listener-attributes.TCP-80': 'tcp.idle_timeout.seconds=400',
+      },
+    });
+    const d = stackOf(gw, threeRoutes);
+    expect(d.securityGroup).toBeUndefined();
+    expect(d.loadBalancer.securityGroups).toEqual([]);
+    expect(d.nodeRule?.sourceGroup).toBeUndefined();
+    expect(JSON.stringify(d.nodeRule?.permissions)).toContain('203.0.113.0/24');
+    expect(d.listeners.find((l) => l.port === 80)!.attributes).toEqual({ 'tcp.idle_timeout.seconds': '400' });
+    expect(d.listeners.find((l) => l.port === 9000)!.attributes).toBeUndefined();
+    // An NLB without SGs is another NLB (AWS cannot add SGs later): its name differs, so the switch is a replacement.
+    expect(d.loadBalancer.name).not.toBe(stackOf(threeListeners, threeRoutes).loadBalancer.name);
+  });
+
+  it('a listener-attributes annotation naming no listener of the Gateway is refused with the annotation path', () => {
+    const gw = gateway([listener('web', 'TCP', 80)], {
+      annotations: {
+        'service.beta.kubernetes.io/aws-load-balancer-listener-attributes.TCP-81': 'tcp.idle_timeout.seconds=400',
+      },
+    });
+    const a = attach({ gateway: gw, routes: threeRoutes.slice(0, 1), services, grants: [], namespaces: [] });
+    const ports = new Map(a.listeners.flatMap((l) => l.backends).map((b) => [backendKeyOf(b), b.nodePort!]));
+    const r = buildGatewayStack(gw, a, ports, env);
+    expect(r.desired).toBeUndefined();
+    expect(r.errors.join()).toMatch(/listener-attributes\.TCP-81\]: Invalid value/);
+  });
+
   it('NLB weights: Gateway API weights above 999 are scaled keeping proportions; 0 stays 0', () => {
     expect(nlbWeights([3, 1])).toEqual([3, 1]);
     expect(nlbWeights([1_000_000, 250_000, 0])).toEqual([999, 250, 0]);

@@ -9,7 +9,7 @@ import { keyOf } from '../../model/types.js';
 import { formatFieldError } from '../../model/field-errors.js';
 import { parseLoadBalancerAnnotations, type LoadBalancerAnnotations } from '../../model/annotations.js';
 import { eligibleNodes } from '../../nodes/eligible.js';
-import type { DesiredListener, DesiredStack, DesiredTargetGroup, SubnetMapping } from '../model.js';
+import type { DesiredListener, DesiredStack, DesiredTargetGroup, HealthCheck, SubnetMapping } from '../model.js';
 import { loadBalancerName } from '../naming.js';
 import { ownershipTags, type StackTagging } from '../ownership.js';
 import type { SubnetInfo } from '../subnets.js';
@@ -86,26 +86,9 @@ export function buildDesiredStack(svc: V1Service, env: BuildEnv): BuildResult {
   if (attributeErrors.length) return { errors: attributeErrors };
   warnings.push(...targetQuotaWarnings(nodes, targetGroups.length));
 
-  const loadBalancer = desiredLoadBalancer(
-    cfg.name ?? loadBalancerName(cluster, ns, name, cfg.scheme, cfg.disableNlbSecurityGroup),
-    cfg,
-    mappings,
-    lbSecurityGroups,
-    tagging,
-  );
-  const securityGroup = desiredSecurityGroup(svc, cfg, listeners, cluster, tagging);
-  const clients = lbSecurityGroups.length === 0 ? clientNetworks(svc, cfg, env, mappings) : undefined;
-  if (clients && 'error' in clients) return { errors: [clients.error] };
-  const nodeRule = desiredNodeRule(
-    cfg,
-    env.nodeSecurityGroupId,
-    lbSecurityGroups,
-    targetGroups,
-    hc,
-    cluster,
-    stack,
-    clients,
-  );
+  const front = buildFrontEnd({ svc, cfg, env, mappings, lbSecurityGroups, listeners, targetGroups, hc, tagging });
+  if ('error' in front) return { errors: [front.error] };
+  const { loadBalancer, securityGroup, nodeRule } = front;
   return {
     desired: {
       cluster,
@@ -120,6 +103,53 @@ export function buildDesiredStack(svc: V1Service, env: BuildEnv): BuildResult {
     },
     errors: [],
   };
+}
+
+/** What the NLB's front end is built from: the (Service-shaped) owner, its listeners and target groups. */
+export interface FrontEndInput {
+  /** The Service, or a Gateway as a Service-shaped object (lib/gateway/build.ts annotationsOf). */
+  svc: V1Service;
+  cfg: LoadBalancerAnnotations;
+  env: BuildEnv;
+  mappings: SubnetMapping[];
+  lbSecurityGroups: string[];
+  listeners: DesiredListener[];
+  targetGroups: DesiredTargetGroup[];
+  hc: HealthCheck;
+  tagging: StackTagging;
+}
+
+/**
+ * The NLB, its managed security group and the node security group's rule: shared by a Service's stack and a
+ * Gateway's, so both name, secure and open the nodes the same way (disable-nlb-sg included).
+ */
+export function buildFrontEnd(
+  i: FrontEndInput,
+): Pick<DesiredStack, 'loadBalancer' | 'securityGroup' | 'nodeRule'> | { error: string } {
+  const { svc, cfg, env, tagging } = i;
+  const cluster = env.clusterName;
+  const ns = svc.metadata?.namespace ?? 'default';
+  const loadBalancer = desiredLoadBalancer(
+    cfg.name ?? loadBalancerName(cluster, ns, svc.metadata?.name ?? '', cfg.scheme, cfg.disableNlbSecurityGroup),
+    cfg,
+    i.mappings,
+    i.lbSecurityGroups,
+    tagging,
+  );
+  const securityGroup = desiredSecurityGroup(svc, cfg, i.listeners, cluster, tagging);
+  const clients = i.lbSecurityGroups.length === 0 ? clientNetworks(svc, cfg, env, i.mappings) : undefined;
+  if (clients && 'error' in clients) return { error: clients.error };
+  const nodeRule = desiredNodeRule(
+    cfg,
+    env.nodeSecurityGroupId,
+    i.lbSecurityGroups,
+    i.targetGroups,
+    i.hc,
+    cluster,
+    tagging.stack,
+    clients,
+  );
+  return { loadBalancer, securityGroup, nodeRule };
 }
 
 /**
