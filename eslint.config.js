@@ -60,6 +60,11 @@ export default tseslint.config(
       'lib/nodes/eligible.ts',
       'lib/events/object-message.ts',
       'lib/store/log.ts',
+      'lib/gateway/attach.ts',
+      'lib/gateway/build.ts',
+      'lib/gateway/status.ts',
+      'lib/gateway/names.ts',
+      'lib/gateway/selector.ts',
     ],
     rules: {
       'no-restricted-imports': [
