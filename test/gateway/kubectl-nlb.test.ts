@@ -100,8 +100,7 @@ describe('a Gateway with 3 listeners and 3 routes, through kubectl, on moto', ()
   let nodes: string[];
   const ns = uniqueName('gw');
   const stack = `gateway/${ns}/shared`;
-  const stackNow = async (): Promise<ObservedStack | undefined> =>
-    (await observe(c.ctx, { stack })).stacks.get(stack);
+  const stackNow = async (): Promise<ObservedStack | undefined> => (await observe(c.ctx, { stack })).stacks.get(stack);
 
   /** Bounded wait for `pred` while the controller loop runs. */
   async function until<T>(what: string, get: () => Promise<T>, pred: (v: T) => boolean): Promise<T> {
