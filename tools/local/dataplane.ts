@@ -99,7 +99,7 @@ export class LocalDataPlane {
     dp.relaySocket = join(mkdtempSync(join(tmpdir(), `${dp.tb.prefix}-relay-`)), 'relay.sock');
     const relay = dp.tb.spawn(dp.tb.vpcNs, [process.execPath, repoPath('tools/local/relay.mjs'), dp.relaySocket]);
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('relay did not start')), 10_000);
+      const t = setTimeout(() => reject(new Error('relay did not start within 30 s')), 30_000);
       relay.stdout?.once('data', () => {
         clearTimeout(t);
         resolve();
@@ -194,7 +194,8 @@ export class LocalDataPlane {
       ...ports.map((p) => String(p.port)),
     ]);
     await new Promise<void>((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error(`pod ${name} did not start`)), 10_000);
+      // A Python start on a loaded 2-core machine can take several seconds; 30 s still bounds a server that never starts.
+      const t = setTimeout(() => reject(new Error(`pod ${name} did not start within 30 s`)), 30_000);
       proc.stdout?.once('data', () => {
         clearTimeout(t);
         resolve();
