@@ -333,15 +333,29 @@ function resolveBackends(r: RouteObject, input: AttachInput): { backends: Resolv
       weight: b.weight ?? 1,
     });
   }
-  if (!failure && backends.length > MAX_WEIGHTED_TARGET_GROUPS)
+  // The same Service port named twice is one target group (ELBv2 refuses a group twice in one forward): weights add.
+  const merged = mergeBackends(backends);
+  if (!failure && merged.length > MAX_WEIGHTED_TARGET_GROUPS)
     fail(
       'UnsupportedValue',
-      `a route has at most ${MAX_WEIGHTED_TARGET_GROUPS} backends on an NLB (weighted target groups)`,
+      `a route forwards to at most ${MAX_WEIGHTED_TARGET_GROUPS} Service ports on an NLB (weighted target groups); ` +
+        `the first ${MAX_WEIGHTED_TARGET_GROUPS} are used`,
     );
   return {
-    backends,
+    backends: merged.slice(0, MAX_WEIGHTED_TARGET_GROUPS),
     conds: failure ?? cond('ResolvedRefs', true, 'ResolvedRefs', 'Resolved all the Object references for the Route'),
   };
+}
+
+function mergeBackends(bs: ResolvedBackend[]): ResolvedBackend[] {
+  const out = new Map<string, ResolvedBackend>();
+  for (const b of bs) {
+    const k = `${b.namespace}/${b.service}:${b.port}/${b.protocol}`;
+    const seen = out.get(k);
+    if (seen) seen.weight += b.weight;
+    else out.set(k, { ...b });
+  }
+  return [...out.values()];
 }
 
 function granted(grants: ReferenceGrant[], kind: L4RouteKind, fromNs: string, toNs: string, name: string): boolean {
