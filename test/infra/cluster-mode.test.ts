@@ -103,10 +103,17 @@ function commonStatements(s: Synth): Statement[] {
       Resource: getAtt(find(s, 'AWS::DynamoDB::Table', 'ControllerTable').id),
     },
     describe('DescribeNodes', ['ec2:DescribeInstances']),
-    describe('DescribeNetwork', ['ec2:DescribeRouteTables', 'ec2:DescribeSecurityGroups', 'ec2:DescribeSubnets']),
+    describe('DescribeNetwork', [
+      'ec2:DescribeRouteTables',
+      'ec2:DescribeSecurityGroups',
+      'ec2:DescribeSubnets',
+      'ec2:DescribeVpcs',
+    ]),
     describe(
       'DescribeLoadBalancers',
       [
+        'DescribeCapacityReservation',
+        'DescribeListenerAttributes',
         'DescribeListenerCertificates',
         'DescribeListeners',
         'DescribeLoadBalancerAttributes',
