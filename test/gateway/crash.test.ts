@@ -16,7 +16,7 @@ import type { DesiredStack } from '../../lib/lb/model.js';
 import { observe } from '../../lib/lb/observe.js';
 import { planStack } from '../../lib/lb/plan/index.js';
 import type { Gateway } from '../../lib/model/gateway/types.js';
-import type { NodeInfo } from '../../lib/model/types.js';
+import type { BuildEnv } from '../../lib/lb/build/index.js';
 import { crashingCtx, isCrash } from '../lb/crash-support.js';
 import { makeCluster, type Cluster } from '../lb/fixture.js';
 import { gateway, listener, service, tcpRoute, udpRoute } from './fixture.js';
@@ -55,7 +55,8 @@ function routesFor(name: string, routes: RouteObject[]): RouteObject[] {
   })) as RouteObject[];
 }
 
-async function desiredOf(ctx: LoadBalancerContext, gw: Gateway, routes: RouteObject[], nodes: NodeInfo[]) {
+/** The desired stack, pure, from an environment read once (subnets and nodes do not change during the test). */
+function desiredOf(env: BuildEnv, gw: Gateway, routes: RouteObject[]) {
   const a = attach({
     gateway: gw,
     routes: routesFor(gw.metadata!.name!, routes),
@@ -64,7 +65,7 @@ async function desiredOf(ctx: LoadBalancerContext, gw: Gateway, routes: RouteObj
     namespaces: [],
   });
   const ports = new Map(a.listeners.flatMap((l) => l.backends).map((b) => [backendKeyOf(b), b.nodePort!]));
-  const r = buildGatewayStack(gw, a, ports, await loadEnv(ctx, [annotationsOf(gw)], nodes));
+  const r = buildGatewayStack(gw, a, ports, env);
   if (!r.desired) throw new Error(r.errors.join('; '));
   return r.desired;
 }
@@ -103,18 +104,20 @@ describe('crash after any AWS call of a Gateway stack, then rerun', () => {
     const c = await makeCluster();
     const eligible = [await c.addNode({}, 0), await c.addNode({}, 1)].sort();
     const nodes = await discoverNodes(c.clients.ec2, c.clusterName);
+    // Read once: the crash numbering then counts only the stack's own calls (observe, plan, apply).
+    const env = await loadEnv(c.ctx, [annotationsOf(v1('x').gw)], nodes);
     const stackOf = (name: string) => `gateway/default/${name}`;
     const phases = (name: string): { step: Step; check: () => Promise<void> }[] => {
-      const run = (v: { gw: Gateway; routes: RouteObject[] }) => async (ctx: LoadBalancerContext) =>
-        reconcileDesiredStack(ctx, stackOf(name), await desiredOf(ctx, v.gw, v.routes, nodes));
+      const run = (v: { gw: Gateway; routes: RouteObject[] }) => (ctx: LoadBalancerContext) =>
+        reconcileDesiredStack(ctx, stackOf(name), desiredOf(env, v.gw, v.routes));
       return [
         {
           step: run(v1(name)),
-          check: async () => expectConverged(c, await desiredOf(c.ctx, v1(name).gw, v1(name).routes, nodes), eligible),
+          check: () => expectConverged(c, desiredOf(env, v1(name).gw, v1(name).routes), eligible),
         },
         {
           step: run(v2(name)),
-          check: async () => expectConverged(c, await desiredOf(c.ctx, v2(name).gw, v2(name).routes, nodes), eligible),
+          check: () => expectConverged(c, desiredOf(env, v2(name).gw, v2(name).routes), eligible),
         },
         { step: (ctx) => reconcileDesiredStack(ctx, stackOf(name), null), check: () => expectGone(c, stackOf(name)) },
       ];
