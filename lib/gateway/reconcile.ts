@@ -276,10 +276,14 @@ export class GatewayController {
    */
   async affectedBy(kind: string, ns: string, name: string): Promise<string[]> {
     if (kind === GATEWAY_KINDS.Gateway) return [`${ns}/${name}`];
-    const all = await this.deps.api.list<Gateway>(GATEWAY_KINDS.Gateway);
     if (kind === GATEWAY_KINDS.GatewayClass)
-      return all.filter((g) => g.spec?.gatewayClassName === name).map((g) => `${nsOf(g)}/${nameOf(g)}`);
+      return (await this.deps.api.list<Gateway>(GATEWAY_KINDS.Gateway))
+        .filter((g) => g.spec?.gatewayClassName === name)
+        .map((g) => `${nsOf(g)}/${nameOf(g)}`);
+    // Every Service and Namespace write asks: one read (the classes) when this cluster has no Gateway class of ours.
     const classes = await this.ourClasses();
+    if (classes.size === 0) return [];
+    const all = await this.deps.api.list<Gateway>(GATEWAY_KINDS.Gateway);
     const gateways = all.filter((g) => classes.has(g.spec?.gatewayClassName ?? ''));
     if (gateways.length === 0) return [];
     if (kind === GATEWAY_KINDS.ReferenceGrant || kind === 'Namespace')
