@@ -153,6 +153,7 @@ export class GatewayController {
     const ours = gw && classes.has(gw.spec?.gatewayClassName ?? '') && !gw.metadata?.deletionTimestamp;
     if (!ours) {
       if (this.deps.lb) await reconcileDesiredStack(this.deps.lb, gatewayStack(ns, name), null);
+      await this.forgetParent(ns, name);
       return { key };
     }
     const { built, attachment } = await this.build(gw, nodes);
@@ -240,6 +241,29 @@ export class GatewayController {
       if (!r) continue;
       const parents = routeParents(r.route, gw, results, now());
       await this.writeStatus(GATEWAY_KINDS[r.kind], nsOf(r.route), nameOf(r.route), (st: L4Route['status']) => ({
+        ...st,
+        parents,
+      }));
+    }
+  }
+
+  /**
+   * The Gateway is gone (or no longer ours): routes drop the parent entries our controller wrote for it, so none
+   * still says Accepted for a Gateway that does not carry it.
+   */
+  private async forgetParent(ns: string, name: string): Promise<void> {
+    const stub = { metadata: { namespace: ns, name } } as Gateway;
+    for (const r of await this.routes()) {
+      const rns = nsOf(r.route);
+      const ours = (r.route.status?.parents ?? []).some(
+        (p) =>
+          p.controllerName === GATEWAY_CONTROLLER_NAME &&
+          p.parentRef.name === name &&
+          (p.parentRef.namespace ?? rns) === ns,
+      );
+      if (!ours) continue;
+      const parents = routeParents(r.route, stub, [], now());
+      await this.writeStatus(GATEWAY_KINDS[r.kind], rns, nameOf(r.route), (st: L4Route['status']) => ({
         ...st,
         parents,
       }));

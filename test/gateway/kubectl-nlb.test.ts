@@ -281,6 +281,14 @@ describe('a Gateway with 3 listeners and 3 routes, through kubectl, on moto', ()
     const del = await k.run(['delete', 'gateway', 'shared', '-n', ns]);
     expect(del.stderr).toBe('');
     await until('the stack to go', stackNow, (s) => s === undefined);
+    // No route still says it is Accepted by a Gateway that is gone.
+    const parents = await until(
+      'the routes to drop the parent',
+      () =>
+        k.run(['get', 'tcproute,udproute', '-n', ns, '-o', 'jsonpath={.items[*].status.parents[*].parentRef.name}']),
+      (r) => r.stdout.trim() === '',
+    );
+    expect(parents.stderr).toBe('');
     const node = await c.clients.ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [c.nodeSgId] }));
     const rules = (node.SecurityGroups![0]!.IpPermissions ?? []).flatMap((p) => p.UserIdGroupPairs ?? []);
     expect(rules.filter((p) => p.Description?.endsWith(` ${stack}`))).toEqual([]);
